@@ -1,0 +1,45 @@
+//! Operational endpoints: `GET /health` (liveness), `GET /ready` (database reachable and schema
+//! current; applies pending migrations, see `chat::migrations`), `GET /api/openapi.json`, and
+//! the 404 envelope for every path no other component owns.
+
+use chat::db::SpinDatabase;
+use chat::http::{public_get, Routes};
+use chat::{migrations, ApiError, Reply};
+use serde_json::json;
+use spin_sdk::http::{Request, Response};
+use spin_sdk::http_component;
+
+/// The API's own OpenAPI document, served as is.
+const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
+
+#[http_component]
+fn handle(request: Request) -> Response {
+    Routes::new()
+        .route("/health", &[public_get(health)])
+        .route("/ready", &[public_get(ready)])
+        .route("/api/openapi.json", &[public_get(openapi)])
+        .handle(request)
+}
+
+fn health(_: &Request) -> Result<Reply, ApiError> {
+    Ok(Reply::ok(json!({ "status": "ok" })))
+}
+
+fn ready(_: &Request) -> Result<Reply, ApiError> {
+    let not_ready = |error: chat::db::DbError| ApiError::NotReady(error.to_string());
+    let db = SpinDatabase::open_default().map_err(not_ready)?;
+    let version = migrations::ensure_current(&db).map_err(not_ready)?;
+    Ok(Reply::ok(
+        json!({ "status": "ready", "schemaVersion": version }),
+    ))
+}
+
+fn openapi(_: &Request) -> Result<Reply, ApiError> {
+    let document: serde_json::Value = serde_json::from_str(OPENAPI_JSON)
+        .map_err(|e| ApiError::Internal(format!("openapi.json: {e}")))?;
+    Ok(Reply {
+        status: 200,
+        body: Some(document),
+        headers: Vec::new(),
+    })
+}

@@ -1,0 +1,386 @@
+//! A thin database abstraction over Spin's `spin:sqlite/sqlite@3.0.0` interface.
+//!
+//! Repositories speak to [`Database`], never to the Spin SDK directly, so their SQL can be unit-tested
+//! natively against an in-memory SQLite. The SQL must run unchanged on local SQLite and on libSQL
+//! (see the README): computed columns are aliased, ids come from `RETURNING`, and the host's
+//! `changes()` / `last_insert_rowid()` are never called (libSQL always answers 0).
+
+use std::fmt;
+
+/// One SQLite value, as Spin's sqlite interface transports it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlValue {
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+    Null,
+}
+
+impl From<&str> for SqlValue {
+    fn from(value: &str) -> Self {
+        SqlValue::Text(value.to_owned())
+    }
+}
+
+impl From<String> for SqlValue {
+    fn from(value: String) -> Self {
+        SqlValue::Text(value)
+    }
+}
+
+impl From<i64> for SqlValue {
+    fn from(value: i64) -> Self {
+        SqlValue::Integer(value)
+    }
+}
+
+impl From<bool> for SqlValue {
+    fn from(value: bool) -> Self {
+        SqlValue::Integer(i64::from(value))
+    }
+}
+
+impl<T: Into<SqlValue>> From<Option<T>> for SqlValue {
+    fn from(value: Option<T>) -> Self {
+        value.map_or(SqlValue::Null, Into::into)
+    }
+}
+
+/// The rows a statement returned. Columns are read by position: libSQL reformats the names of
+/// unaliased expressions, so positions are the portable way.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Rows {
+    pub rows: Vec<Vec<SqlValue>>,
+}
+
+impl Rows {
+    pub fn first(&self) -> Option<Row<'_>> {
+        self.rows.first().map(|values| Row { values })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Row<'_>> {
+        self.rows.iter().map(|values| Row { values })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// A borrowed row with typed, fallible accessors: a column of an unexpected type is a
+/// [`DbError::Decode`], never a panic.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    values: &'a [SqlValue],
+}
+
+impl<'a> Row<'a> {
+    fn value(&self, index: usize) -> Result<&'a SqlValue, DbError> {
+        self.values
+            .get(index)
+            .ok_or_else(|| DbError::Decode(format!("no column {index}")))
+    }
+
+    pub fn integer(&self, index: usize) -> Result<i64, DbError> {
+        match self.value(index)? {
+            SqlValue::Integer(n) => Ok(*n),
+            other => Err(DbError::Decode(format!(
+                "column {index}: expected integer, got {other:?}"
+            ))),
+        }
+    }
+
+    pub fn boolean(&self, index: usize) -> Result<bool, DbError> {
+        Ok(self.integer(index)? != 0)
+    }
+
+    pub fn text(&self, index: usize) -> Result<&'a str, DbError> {
+        match self.value(index)? {
+            SqlValue::Text(s) => Ok(s),
+            other => Err(DbError::Decode(format!(
+                "column {index}: expected text, got {other:?}"
+            ))),
+        }
+    }
+
+    pub fn optional_text(&self, index: usize) -> Result<Option<&'a str>, DbError> {
+        match self.value(index)? {
+            SqlValue::Null => Ok(None),
+            _ => self.text(index).map(Some),
+        }
+    }
+
+    pub fn optional_integer(&self, index: usize) -> Result<Option<i64>, DbError> {
+        match self.value(index)? {
+            SqlValue::Null => Ok(None),
+            _ => self.integer(index).map(Some),
+        }
+    }
+}
+
+/// What can go wrong talking to the store, classified by what the API should answer.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DbError {
+    /// The store cannot be reached or is overloaded: answered 503 with `Retry-After`.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A UNIQUE constraint failed; repositories turn this into the route's 409.
+    #[error("unique constraint violated: {0}")]
+    UniqueViolation(String),
+    /// A table or column the code expects does not exist yet: the schema needs migrating.
+    #[error("schema out of date: {0}")]
+    SchemaOutdated(String),
+    /// A value came back in a shape the code does not expect.
+    #[error("unexpected column value: {0}")]
+    Decode(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+impl DbError {
+    /// Classifies a driver's error text. Local SQLite and libSQL (`Hrana: ...`) word errors
+    /// differently; these substrings are the ones both use.
+    pub fn from_message(message: &str) -> DbError {
+        const UNAVAILABLE: [&str; 9] = [
+            "connection refused",
+            "error trying to connect",
+            "connection reset",
+            "timed out",
+            "dns error",
+            "database is locked",
+            "unable to open database",
+            "stream not found",
+            "broken pipe",
+        ];
+        let lower = message.to_lowercase();
+        if lower.contains("unique constraint failed") {
+            DbError::UniqueViolation(message.to_owned())
+        } else if lower.contains("no such table") || lower.contains("no such column") {
+            DbError::SchemaOutdated(message.to_owned())
+        } else if UNAVAILABLE.iter().any(|needle| lower.contains(needle)) {
+            DbError::Unavailable(message.to_owned())
+        } else {
+            DbError::Other(message.to_owned())
+        }
+    }
+}
+
+/// A connection to the store. One is opened per request, as Spin gives each request a fresh
+/// instance; every `execute` runs exactly one statement.
+pub trait Database {
+    fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, DbError>;
+}
+
+impl fmt::Debug for dyn Database + '_ {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Database")
+    }
+}
+
+/// Runs `work` inside `BEGIN IMMEDIATE` ... `COMMIT`, rolling back when it fails. `IMMEDIATE`
+/// takes the write lock up front, so concurrent writers queue instead of failing mid-transaction
+/// (on local SQLite with Spin's 5 s busy timeout, and on libSQL alike).
+pub fn transaction<T, E>(
+    db: &dyn Database,
+    work: impl FnOnce(&dyn Database) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<DbError>,
+{
+    db.execute("BEGIN IMMEDIATE", &[])?;
+    match work(db) {
+        Ok(value) => {
+            if let Err(commit_error) = db.execute("COMMIT", &[]) {
+                rollback(db);
+                return Err(commit_error.into());
+            }
+            Ok(value)
+        }
+        Err(error) => {
+            rollback(db);
+            Err(error)
+        }
+    }
+}
+
+fn rollback(db: &dyn Database) {
+    // The request fails with the original error either way; a failed ROLLBACK means the
+    // connection is gone, and the host rolls back a transaction whose connection is dropped.
+    if let Err(error) = db.execute("ROLLBACK", &[]) {
+        eprintln!("rollback failed: {error}");
+    }
+}
+
+/// The Spin host's connection (`spin:sqlite/sqlite@3.0.0`).
+pub struct SpinDatabase {
+    connection: spin_sdk::sqlite3::Connection,
+}
+
+impl SpinDatabase {
+    /// Opens the `default` database, the one every component lists in `sqlite_databases`.
+    pub fn open_default() -> Result<Self, DbError> {
+        spin_sdk::sqlite3::Connection::open_default()
+            .map(|connection| SpinDatabase { connection })
+            .map_err(from_spin_error)
+    }
+}
+
+impl Database for SpinDatabase {
+    fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
+        use spin_sdk::sqlite3::Value;
+        let params: Vec<Value> = params
+            .iter()
+            .map(|value| match value {
+                SqlValue::Integer(n) => Value::Integer(*n),
+                SqlValue::Real(x) => Value::Real(*x),
+                SqlValue::Text(s) => Value::Text(s.clone()),
+                SqlValue::Blob(b) => Value::Blob(b.clone()),
+                SqlValue::Null => Value::Null,
+            })
+            .collect();
+        let result = self
+            .connection
+            .execute(sql, &params)
+            .map_err(from_spin_error)?;
+        let rows = result
+            .rows
+            .into_iter()
+            .map(|row| {
+                row.values
+                    .into_iter()
+                    .map(|value| match value {
+                        Value::Integer(n) => SqlValue::Integer(n),
+                        Value::Real(x) => SqlValue::Real(x),
+                        Value::Text(s) => SqlValue::Text(s),
+                        Value::Blob(b) => SqlValue::Blob(b),
+                        Value::Null => SqlValue::Null,
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Rows { rows })
+    }
+}
+
+fn from_spin_error(error: spin_sdk::sqlite3::Error) -> DbError {
+    use spin_sdk::sqlite3::Error;
+    match error {
+        Error::Io(message) => DbError::from_message(&message),
+        Error::DatabaseFull => DbError::Unavailable("database full".into()),
+        Error::NoSuchDatabase => {
+            DbError::Other("no such database: check sqlite_databases and the runtime config".into())
+        }
+        Error::AccessDenied => {
+            DbError::Other("access denied: the component does not list this database".into())
+        }
+        Error::InvalidConnection => DbError::Unavailable("invalid connection".into()),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! An in-memory SQLite behind [`Database`], for repository unit tests.
+    use super::*;
+
+    pub struct MemoryDatabase(pub rusqlite::Connection);
+
+    impl MemoryDatabase {
+        pub fn new() -> Self {
+            MemoryDatabase(rusqlite::Connection::open_in_memory().expect("in-memory sqlite"))
+        }
+    }
+
+    impl Database for MemoryDatabase {
+        fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
+            use rusqlite::types::{Value, ValueRef};
+            let run = || -> rusqlite::Result<Rows> {
+                let mut statement = self.0.prepare(sql)?;
+                let columns = statement.column_count();
+                let params = params.iter().map(|p| match p {
+                    SqlValue::Integer(n) => Value::Integer(*n),
+                    SqlValue::Real(x) => Value::Real(*x),
+                    SqlValue::Text(s) => Value::Text(s.clone()),
+                    SqlValue::Blob(b) => Value::Blob(b.clone()),
+                    SqlValue::Null => Value::Null,
+                });
+                let mut rows = statement.query(rusqlite::params_from_iter(params))?;
+                let mut out = Rows::default();
+                while let Some(row) = rows.next()? {
+                    let values = (0..columns)
+                        .map(|i| match row.get_ref(i)? {
+                            ValueRef::Integer(n) => Ok(SqlValue::Integer(n)),
+                            ValueRef::Real(x) => Ok(SqlValue::Real(x)),
+                            ValueRef::Text(t) => {
+                                Ok(SqlValue::Text(String::from_utf8_lossy(t).into_owned()))
+                            }
+                            ValueRef::Blob(b) => Ok(SqlValue::Blob(b.to_vec())),
+                            ValueRef::Null => Ok(SqlValue::Null),
+                        })
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    out.rows.push(values);
+                }
+                Ok(out)
+            };
+            run().map_err(|e| DbError::from_message(&e.to_string()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_local_and_libsql_error_texts() {
+        let cases = [
+            ("UNIQUE constraint failed: rooms.name_key", "unique"),
+            (
+                "Hrana: `stream error: SQLITE_CONSTRAINT: UNIQUE constraint failed: t.id`",
+                "unique",
+            ),
+            ("no such table: rooms", "schema"),
+            (
+                "Hrana: `api error: `error sending request: Connection refused (os error 111)``",
+                "unavailable",
+            ),
+            ("database is locked", "unavailable"),
+            ("near \"SELEC\": syntax error", "other"),
+        ];
+        for (message, expected) in cases {
+            let got = match DbError::from_message(message) {
+                DbError::UniqueViolation(_) => "unique",
+                DbError::SchemaOutdated(_) => "schema",
+                DbError::Unavailable(_) => "unavailable",
+                _ => "other",
+            };
+            assert_eq!(got, expected, "{message}");
+        }
+    }
+
+    #[test]
+    fn a_failed_transaction_is_rolled_back() {
+        let db = testing::MemoryDatabase::new();
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)", &[])
+            .unwrap();
+        let result: Result<(), DbError> = transaction(&db, |tx| {
+            tx.execute("INSERT INTO t (id) VALUES (1)", &[])?;
+            tx.execute("INSERT INTO t (id) VALUES (1)", &[])?;
+            Ok(())
+        });
+        assert!(matches!(result, Err(DbError::UniqueViolation(_))));
+        let rows = db.execute("SELECT count(*) AS n FROM t", &[]).unwrap();
+        assert_eq!(rows.first().unwrap().integer(0).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_column_of_the_wrong_type_is_an_error_not_a_panic() {
+        let rows = Rows {
+            rows: vec![vec![SqlValue::Null]],
+        };
+        let row = rows.first().unwrap();
+        assert!(row.integer(0).is_err());
+        assert!(row.text(3).is_err());
+        assert_eq!(row.optional_text(0).unwrap(), None);
+    }
+}

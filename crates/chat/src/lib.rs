@@ -1,0 +1,18 @@
+//! The chat rooms domain shared by every component: typed ids, authentication, validation,
+//! repositories (the only place with SQL), migrations, the error type and the response envelope.
+//!
+//! Components stay thin: they declare routes ([`http::Routes`]) and call into this crate.
+//! Nothing in this crate may panic on client input.
+
+pub mod auth;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod migrations;
+pub mod pagination;
+pub mod request;
+pub mod response;
+
+pub use error::{ApiError, Conflict, FieldError};
+pub use response::Reply;

@@ -1,0 +1,253 @@
+//! Reading requests: the request id, query parameters and JSON bodies, per the contract's rules.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use spin_sdk::http::Request;
+
+use crate::error::{ApiError, FieldError};
+
+/// Bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+const MAX_REQUEST_ID_CHARS: usize = 128;
+
+/// The client's `x-request-id` when it is 1-128 characters of `[A-Za-z0-9._-]`, else a new UUID.
+pub fn request_id(request: &Request) -> String {
+    request
+        .header("x-request-id")
+        .and_then(|value| value.as_str())
+        .filter(|id| is_valid_request_id(id))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+fn is_valid_request_id(id: &str) -> bool {
+    (1..=MAX_REQUEST_ID_CHARS).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// A header's value as text, if present and valid UTF-8.
+pub fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request.header(name).and_then(|value| value.as_str())
+}
+
+/// The decoded query string. Unknown parameters are ignored; a known one given twice is a 400.
+#[derive(Debug, Default, Clone)]
+pub struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    pub fn parse(raw: &str) -> Query {
+        Query {
+            pairs: form_urlencoded::parse(raw.as_bytes())
+                .into_owned()
+                .collect(),
+        }
+    }
+
+    pub fn from_request(request: &Request) -> Query {
+        Query::parse(request.query())
+    }
+
+    /// The single value of `name`, if given.
+    pub fn get(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        let mut values = self
+            .pairs
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str());
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(ApiError::invalid(name, "must be given at most once"));
+        }
+        Ok(first)
+    }
+
+    /// An integer parameter within `range`, or `default` when absent.
+    pub fn integer_in(
+        &self,
+        name: &str,
+        range: std::ops::RangeInclusive<u32>,
+        default: u32,
+    ) -> Result<u32, ApiError> {
+        match self.get(name)? {
+            None => Ok(default),
+            Some(text) => text
+                .parse::<u32>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        name,
+                        format!(
+                            "must be an integer from {} to {}",
+                            range.start(),
+                            range.end()
+                        ),
+                    )
+                }),
+        }
+    }
+
+    /// A `true`/`false` flag; absent means `false`.
+    pub fn flag(&self, name: &str) -> Result<bool, ApiError> {
+        match self.get(name)? {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(_) => Err(ApiError::invalid(name, "must be true or false")),
+        }
+    }
+}
+
+/// Parses a JSON body into `T`: 413 over 64 KiB, 415 unless the `Content-Type` is JSON, 400
+/// `INVALID_JSON` when it does not parse, 400 `VALIDATION_ERROR` (with the field) for unknown
+/// fields, wrong types and a body that is not an object.
+pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+    parse_json_body(request.body(), header(request, "content-type"))
+}
+
+pub fn parse_json_body<T: DeserializeOwned>(
+    body: &[u8],
+    content_type: Option<&str>,
+) -> Result<T, ApiError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    if !content_type.is_some_and(is_json_media_type) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+    if !value.is_object() {
+        return Err(ApiError::invalid("body", "must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.inner().to_string();
+        ApiError::Validation(vec![field_error(&path, &message)])
+    })
+}
+
+fn field_error(path: &str, message: &str) -> FieldError {
+    if message.starts_with("unknown field `") {
+        return FieldError::new(path, "is not a known field");
+    }
+    // serde reports a missing field at the enclosing object; name the field itself.
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let missing = rest.split('`').next().unwrap_or_default();
+        let field = if path == "." {
+            missing.to_owned()
+        } else {
+            format!("{path}.{missing}")
+        };
+        return FieldError::new(field, "is required");
+    }
+    let field = if path == "." {
+        "body".to_owned()
+    } else {
+        path.to_owned()
+    };
+    FieldError::new(field, message)
+}
+
+/// `application/json` or any `application/*+json`, parameters (e.g. charset) allowed.
+fn is_json_media_type(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        is_private: Option<bool>,
+    }
+
+    fn parse(body: &str, content_type: Option<&str>) -> Result<Body, ApiError> {
+        parse_json_body(body.as_bytes(), content_type)
+    }
+
+    const JSON: Option<&str> = Some("application/json");
+
+    #[test]
+    fn body_rules() {
+        assert!(parse(r#"{"name":"a"}"#, Some("application/json; charset=utf-8")).is_ok());
+        assert!(parse(r#"{"name":"a"}"#, Some("application/merge-patch+json")).is_ok());
+        assert_eq!(
+            parse(r#"{"name":"a"}"#, None).unwrap_err(),
+            ApiError::UnsupportedMediaType
+        );
+        assert_eq!(
+            parse(r#"{"name":"a"}"#, Some("text/plain")).unwrap_err(),
+            ApiError::UnsupportedMediaType
+        );
+        assert_eq!(parse("", JSON).unwrap_err().code(), "INVALID_JSON");
+        assert_eq!(
+            parse("{\"name\":", JSON).unwrap_err().code(),
+            "INVALID_JSON"
+        );
+        let oversized = format!(r#"{{"name":"{}"}}"#, "a".repeat(MAX_BODY_BYTES));
+        assert_eq!(
+            parse(&oversized, JSON).unwrap_err(),
+            ApiError::PayloadTooLarge
+        );
+    }
+
+    #[test]
+    fn field_errors_name_the_field() {
+        let details = |body: &str| match parse(body, JSON).unwrap_err() {
+            ApiError::Validation(details) => details,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(details(r#"{"name":"a","colour":"red"}"#)[0].field, "colour");
+        assert_eq!(details(r#"{"name":5}"#)[0].field, "name");
+        assert_eq!(
+            details(r#"{"name":"a","isPrivate":"yes"}"#)[0].field,
+            "isPrivate"
+        );
+        assert_eq!(details(r#"{}"#)[0].field, "name");
+        assert_eq!(details(r#"[1]"#)[0].field, "body");
+    }
+
+    #[test]
+    fn request_ids_are_kept_only_when_well_formed() {
+        assert!(is_valid_request_id("abc-123_x.y"));
+        assert!(!is_valid_request_id(""));
+        assert!(!is_valid_request_id("has space"));
+        assert!(!is_valid_request_id(&"a".repeat(129)));
+        assert!(is_valid_request_id(&"a".repeat(128)));
+    }
+
+    #[test]
+    fn query_rules() {
+        let query = Query::parse("page=2&limit=x&joined=true&joined=false&search=a%25b");
+        assert_eq!(query.integer_in("page", 1..=u32::MAX, 1).unwrap(), 2);
+        assert!(query.integer_in("limit", 1..=100, 20).is_err());
+        assert!(query.flag("joined").is_err());
+        assert_eq!(query.get("search").unwrap(), Some("a%b"));
+        assert_eq!(query.integer_in("missing", 1..=100, 20).unwrap(), 20);
+        assert!(Query::parse("limit=0")
+            .integer_in("limit", 1..=100, 20)
+            .is_err());
+        assert!(Query::parse("limit=-1")
+            .integer_in("limit", 1..=100, 20)
+            .is_err());
+        assert!(Query::parse("page=1.5")
+            .integer_in("page", 1..=u32::MAX, 1)
+            .is_err());
+    }
+}

@@ -1,0 +1,236 @@
+//! The response envelope: `{"data": ..., "pagination": ...}` on success and
+//! `{"ok": false, "error", "code", "details"?}` on failure, with the headers the contract asks for.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use spin_sdk::http::Response;
+
+use crate::db::DbError;
+use crate::error::ApiError;
+
+pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
+/// Seconds a client should wait before retrying a 503.
+pub const RETRY_AFTER_SECONDS: &str = "5";
+
+/// Page pagination of rooms, members and invitations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PagePagination {
+    pub page: u32,
+    pub limit: u32,
+    pub total: u64,
+    pub has_more: bool,
+}
+
+/// Cursor pagination of messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CursorPagination {
+    pub limit: u32,
+    pub has_more: bool,
+    pub prev_cursor: Option<String>,
+    pub next_cursor: Option<String>,
+}
+
+/// What a handler answers on success, before the envelope is applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Option<Value>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Reply {
+    /// `200 {"data": data}`.
+    pub fn ok(data: impl Serialize) -> Reply {
+        Reply::with_status(200, data)
+    }
+
+    /// `201 {"data": data}` with `Location`.
+    pub fn created(data: impl Serialize, location: String) -> Reply {
+        Reply::with_status(201, data).header("location", location)
+    }
+
+    /// `200 {"data": [...], "pagination": {...}}`.
+    pub fn list(data: impl Serialize, pagination: impl Serialize) -> Reply {
+        Reply {
+            status: 200,
+            body: Some(json!({ "data": to_value(data), "pagination": to_value(pagination) })),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn no_content() -> Reply {
+        Reply {
+            status: 204,
+            body: None,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn with_status(status: u16, data: impl Serialize) -> Reply {
+        Reply {
+            status,
+            body: Some(json!({ "data": to_value(data) })),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    pub fn into_response(self, request_id: &str) -> Response {
+        let mut builder = Response::builder();
+        builder
+            .status(self.status)
+            .header("x-request-id", request_id);
+        for (name, value) in self.headers {
+            builder.header(name, value);
+        }
+        match self.body {
+            Some(body) => builder
+                .header("content-type", JSON_CONTENT_TYPE)
+                .body(body.to_string())
+                .build(),
+            None => builder.build(),
+        }
+    }
+}
+
+// Serializing our own plain data types cannot fail; should it ever, the client gets `null`
+// rather than a panic, and the tests catch it.
+fn to_value(data: impl Serialize) -> Value {
+    serde_json::to_value(data).unwrap_or(Value::Null)
+}
+
+/// The error envelope for `error`, with its status and headers.
+pub fn error_response(error: &ApiError, request_id: &str) -> Response {
+    let mut body = json!({ "ok": false, "error": error.public_message(), "code": error.code() });
+    if let ApiError::Validation(details) = error {
+        body["details"] = to_value(details);
+    }
+    let mut builder = Response::builder();
+    builder
+        .status(error.status())
+        .header("content-type", JSON_CONTENT_TYPE)
+        .header("x-request-id", request_id);
+    match error {
+        ApiError::Unauthorized(_) => {
+            builder.header("www-authenticate", "Bearer");
+        }
+        ApiError::MethodNotAllowed { allow } => {
+            builder.header("allow", allow.as_str());
+        }
+        ApiError::NotReady(_) | ApiError::Database(DbError::Unavailable(_)) => {
+            builder.header("retry-after", RETRY_AFTER_SECONDS);
+        }
+        _ => {}
+    }
+    builder.body(body.to_string()).build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{Conflict, FieldError};
+
+    fn body_of(response: &Response) -> Value {
+        serde_json::from_slice(response.body()).unwrap()
+    }
+
+    fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
+        response.header(name).and_then(|v| v.as_str())
+    }
+
+    #[test]
+    fn error_envelope_has_exactly_ok_error_and_code() {
+        let response = error_response(&ApiError::NotFound, "req-1");
+        assert_eq!(*response.status(), 404);
+        assert_eq!(
+            body_of(&response),
+            json!({"ok": false, "error": "not found", "code": "NOT_FOUND"})
+        );
+        assert_eq!(header(&response, "x-request-id"), Some("req-1"));
+        assert_eq!(header(&response, "content-type"), Some(JSON_CONTENT_TYPE));
+    }
+
+    #[test]
+    fn validation_errors_carry_details() {
+        let error = ApiError::Validation(vec![FieldError::new("name", "too short")]);
+        let body = body_of(&error_response(&error, "r"));
+        assert_eq!(body["code"], "VALIDATION_ERROR");
+        assert_eq!(
+            body["details"],
+            json!([{"field": "name", "message": "too short"}])
+        );
+    }
+
+    #[test]
+    fn internal_errors_never_leak_their_detail() {
+        let error = ApiError::Internal("no such table: rooms at line 3".into());
+        let response = error_response(&error, "r");
+        assert_eq!(*response.status(), 500);
+        let text = String::from_utf8(response.body().to_vec()).unwrap();
+        assert!(!text.contains("rooms"), "{text}");
+        assert_eq!(body_of(&response)["code"], "INTERNAL_ERROR");
+    }
+
+    #[test]
+    fn statuses_carry_their_headers() {
+        let unauthorized = error_response(&ApiError::Unauthorized("missing token"), "r");
+        assert_eq!(header(&unauthorized, "www-authenticate"), Some("Bearer"));
+        let not_allowed = error_response(
+            &ApiError::MethodNotAllowed {
+                allow: "GET, POST".into(),
+            },
+            "r",
+        );
+        assert_eq!(header(&not_allowed, "allow"), Some("GET, POST"));
+        let unavailable = error_response(
+            &ApiError::Database(DbError::Unavailable("refused".into())),
+            "r",
+        );
+        assert_eq!(*unavailable.status(), 503);
+        assert_eq!(
+            header(&unavailable, "retry-after"),
+            Some(RETRY_AFTER_SECONDS)
+        );
+        let conflict = error_response(&ApiError::Conflict(Conflict::LastAdmin), "r");
+        assert_eq!(
+            (*conflict.status(), body_of(&conflict)["code"].clone()),
+            (409, json!("LAST_ADMIN"))
+        );
+    }
+
+    #[test]
+    fn success_envelopes() {
+        let list = Reply::list(
+            vec![1, 2],
+            PagePagination {
+                page: 1,
+                limit: 20,
+                total: 2,
+                has_more: false,
+            },
+        );
+        assert_eq!(
+            list.body.unwrap(),
+            json!({"data": [1, 2], "pagination": {"page": 1, "limit": 20, "total": 2, "hasMore": false}})
+        );
+        let cursor = CursorPagination {
+            limit: 50,
+            has_more: true,
+            prev_cursor: Some("a".into()),
+            next_cursor: None,
+        };
+        assert_eq!(
+            serde_json::to_value(cursor).unwrap(),
+            json!({"limit": 50, "hasMore": true, "prevCursor": "a", "nextCursor": null})
+        );
+        let created = Reply::created(json!({"id": 1}), "/api/rooms/1".into()).into_response("r");
+        assert_eq!(*created.status(), 201);
+        assert_eq!(header(&created, "location"), Some("/api/rooms/1"));
+    }
+}

@@ -1,0 +1,261 @@
+//! Test fixtures for black-box tests of the real wasm components: a [`TestApp`] served by the
+//! test host with a fresh database, users with signed tokens, and a small request builder.
+//!
+//! The components are built (`cargo build --target wasm32-wasip2 --release`) once per test
+//! process, so `cargo test` always exercises the current code.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use serde_json::{json, Value};
+use spin_test_host::{App, AppOptions, DatabaseLocation};
+
+/// The `jwt_secret` every test app runs with.
+pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret!";
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+fn build_components() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        if std::env::var_os("CHAT_SKIP_WASM_BUILD").is_some() {
+            return;
+        }
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .current_dir(workspace_root())
+            .args(["build", "--quiet", "--target", "wasm32-wasip2", "--release"])
+            .args([
+                "-p",
+                "rooms",
+                "-p",
+                "membership",
+                "-p",
+                "messages",
+                "-p",
+                "health",
+            ])
+            .status()
+            .expect("running cargo to build the components");
+        assert!(status.success(), "building the wasm components failed");
+    });
+}
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+    })
+}
+
+/// The app under test, on its own fresh database.
+pub struct TestApp {
+    pub app: App,
+}
+
+impl TestApp {
+    pub fn spawn() -> TestApp {
+        TestApp::with_variables(BTreeMap::new())
+    }
+
+    /// An app whose variables (`jwt_issuer`, ...) are set on top of the test secret.
+    pub fn with_variables(variables: BTreeMap<String, String>) -> TestApp {
+        TestApp::load(variables, DatabaseLocation::Temporary)
+    }
+
+    /// An app on a given database file (several apps can share one, like replicas).
+    pub fn on_database(path: &Path) -> TestApp {
+        TestApp::load(BTreeMap::new(), DatabaseLocation::File(path.to_owned()))
+    }
+
+    fn load(mut variables: BTreeMap<String, String>, database: DatabaseLocation) -> TestApp {
+        build_components();
+        variables
+            .entry("jwt_secret".into())
+            .or_insert_with(|| TEST_SECRET.into());
+        let options = AppOptions {
+            variables,
+            database,
+            forward_logs: false,
+        };
+        let app = App::load(&workspace_root().join("spin.toml"), options).expect("loading the app");
+        TestApp { app }
+    }
+
+    pub fn request(&self, method: &str, path: &str) -> RequestBuilder<'_> {
+        RequestBuilder {
+            app: self,
+            method: method.to_owned(),
+            path: path.to_owned(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> RequestBuilder<'_> {
+        self.request("GET", path)
+    }
+
+    pub fn post(&self, path: &str) -> RequestBuilder<'_> {
+        self.request("POST", path)
+    }
+
+    pub fn put(&self, path: &str) -> RequestBuilder<'_> {
+        self.request("PUT", path)
+    }
+
+    pub fn delete(&self, path: &str) -> RequestBuilder<'_> {
+        self.request("DELETE", path)
+    }
+
+    /// SQLite statements executed while `work` runs (run nothing else concurrently).
+    pub fn count_statements<T>(&self, work: impl FnOnce() -> T) -> (T, u64) {
+        let before = self.app.sqlite().statement_count();
+        let result = work();
+        (result, self.app.sqlite().statement_count() - before)
+    }
+}
+
+/// A user with a valid token.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub name: Option<String>,
+    pub token: String,
+}
+
+impl User {
+    pub fn new(name: &str) -> User {
+        let id = uuid::Uuid::new_v4().to_string();
+        let token = sign(json!({ "sub": id, "exp": now() + 3600, "name": name }));
+        User {
+            id,
+            name: Some(name.to_owned()),
+            token,
+        }
+    }
+}
+
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs() as i64
+}
+
+/// Signs arbitrary claims with the test secret.
+pub fn sign(claims: Value) -> String {
+    chat::auth::sign_hs256(&claims, TEST_SECRET.as_bytes())
+}
+
+pub struct RequestBuilder<'a> {
+    app: &'a TestApp,
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Bytes,
+}
+
+impl RequestBuilder<'_> {
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn as_user(self, user: &User) -> Self {
+        let bearer = format!("Bearer {}", user.token);
+        self.header("authorization", &bearer)
+    }
+
+    pub fn json(self, body: Value) -> Self {
+        self.raw_body("application/json", body.to_string())
+    }
+
+    pub fn raw_body(mut self, content_type: &str, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self.header("content-type", content_type)
+    }
+
+    pub fn send(self) -> TestResponse {
+        let mut builder = http::Request::builder()
+            .method(self.method.as_str())
+            .uri(self.path.as_str());
+        for (name, value) in &self.headers {
+            builder = builder.header(name, value);
+        }
+        let request = builder.body(self.body).expect("a valid request");
+        let response = runtime()
+            .block_on(self.app.app.handle(request, "127.0.0.1:40000"))
+            .expect("the host served the request");
+        TestResponse {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.into_body(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the contract's error envelope: exactly `ok`, `error`, `code` (+ `details`).
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) -> Value {
+        assert_eq!(
+            self.status,
+            status,
+            "body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+        let body = self.json();
+        assert_eq!(body["ok"], json!(false));
+        assert_eq!(body["code"], json!(code));
+        assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()));
+        let keys: Vec<&String> = body.as_object().expect("an object").keys().collect();
+        let allowed = ["ok", "error", "code", "details"];
+        assert!(
+            keys.iter().all(|k| allowed.contains(&k.as_str())),
+            "unexpected keys {keys:?}"
+        );
+        assert_eq!(
+            body.get("details").is_some(),
+            code == "VALIDATION_ERROR",
+            "details only on VALIDATION_ERROR"
+        );
+        assert!(
+            self.header("x-request-id").is_some(),
+            "every response has x-request-id"
+        );
+        body
+    }
+}

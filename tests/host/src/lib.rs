@@ -1,0 +1,395 @@
+//! A small Spin-compatible host for testing this app offline. It is test infrastructure, not
+//! the product: users run the app with real Spin (`spin up`) or SpinKube.
+//!
+//! It reads `spin.toml`, loads each component's compiled `.wasm` once, pre-instantiates it and
+//! creates a fresh instance per request (as Spin does), routes requests by Spin's rules with the
+//! headers Spin adds, and provides exactly the Spin interfaces the components import:
+//! `spin:sqlite/sqlite@3.0.0` ([`sqlite`]) and `fermyon:spin/variables@2.0.0` ([`variables`]).
+//! A component importing anything else fails to load.
+//!
+//! Tests call [`App::handle`] in process; `spin-test-host serve` puts the same app behind HTTP.
+
+pub mod manifest;
+pub mod routing;
+pub mod sqlite;
+pub mod variables;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use anyhow::{anyhow, Context, Result};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+pub use manifest::Manifest;
+pub use sqlite::SqliteStore;
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "wit",
+        world: "spin-host",
+        imports: { default: async },
+        with: { "spin:sqlite/sqlite.connection": crate::sqlite::Connection },
+    });
+}
+
+/// What one component may use: its resolved variables and its database labels.
+#[derive(Debug)]
+pub struct ComponentContext {
+    pub id: String,
+    pub variables: BTreeMap<String, String>,
+    pub sqlite_databases: Vec<String>,
+}
+
+/// Per-request store state.
+pub struct State {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: DenyOutboundHttp,
+    table: ResourceTable,
+    component: Arc<ComponentContext>,
+    sqlite: Arc<SqliteStore>,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for State {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// The app makes no outbound HTTP calls and its manifest allows none.
+struct DenyOutboundHttp;
+
+impl WasiHttpHooks for DenyOutboundHttp {
+    fn send_request(
+        &mut self,
+        _request: http::Request<wasmtime_wasi_http::WasiBody>,
+        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        _fut: Box<dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn std::future::Future<
+                Output = Result<
+                    (
+                        http::Response<wasmtime_wasi_http::WasiBody>,
+                        Box<
+                            dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>>
+                                + Send,
+                        >,
+                    ),
+                    wasmtime_wasi_http::Error,
+                >,
+            > + Send,
+    > {
+        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+    }
+}
+
+/// Where the `default` database lives.
+#[derive(Debug, Clone, Default)]
+pub enum DatabaseLocation {
+    /// A fresh file in a temporary directory, removed with the app.
+    #[default]
+    Temporary,
+    /// A given file, created if missing, kept afterwards (like `.spin/sqlite_db.db`).
+    File(PathBuf),
+}
+
+/// How to load an app.
+#[derive(Debug, Clone, Default)]
+pub struct AppOptions {
+    /// Application variables that win over `SPIN_VARIABLE_*` (tests set `jwt_secret` here).
+    pub variables: BTreeMap<String, String>,
+    pub database: DatabaseLocation,
+    /// Copy components' stdout/stderr to this process's stderr (serve mode).
+    pub forward_logs: bool,
+}
+
+struct LoadedComponent {
+    pre: ProxyPre<State>,
+    context: Arc<ComponentContext>,
+}
+
+/// A loaded app, ready to take requests. Cheap to share across tasks (`Clone` is an `Arc`).
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    router: routing::Router,
+    components: HashMap<String, LoadedComponent>,
+    sqlite: Arc<SqliteStore>,
+    logs: Mutex<String>,
+    forward_logs: bool,
+    _temp_dir: Option<tempfile::TempDir>,
+}
+
+/// One engine per process; each component is compiled once per process and file version.
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        Engine::new(&config).expect("a default wasmtime configuration is valid")
+    })
+}
+
+fn compile(path: &Path) -> Result<Component> {
+    type Key = (PathBuf, std::time::SystemTime, u64);
+    static CACHE: OnceLock<Mutex<HashMap<Key, Component>>> = OnceLock::new();
+    let metadata = std::fs::metadata(path).with_context(|| {
+        format!("component {} not found: build the components first (cargo build --target wasm32-wasip2 --release)", path.display())
+    })?;
+    let key = (path.to_owned(), metadata.modified()?, metadata.len());
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(component) = cache
+        .lock()
+        .map_err(|_| anyhow!("component cache poisoned"))?
+        .get(&key)
+    {
+        return Ok(component.clone());
+    }
+    let component = Component::from_file(engine(), path)
+        .map_err(|e| anyhow!("compiling {}: {e:#}", path.display()))?;
+    cache
+        .lock()
+        .map_err(|_| anyhow!("component cache poisoned"))?
+        .insert(key, component.clone());
+    Ok(component)
+}
+
+impl App {
+    /// Loads the app described by the manifest at `manifest_path`.
+    pub fn load(manifest_path: &Path, options: AppOptions) -> Result<App> {
+        let manifest = Manifest::load(manifest_path)?;
+        let app_variables = variables::resolve_app_variables(&manifest, &options.variables)?;
+
+        let (sqlite_path, temp_dir) = match options.database {
+            DatabaseLocation::Temporary => {
+                let dir = tempfile::tempdir()?;
+                (dir.path().join("sqlite_db.db"), Some(dir))
+            }
+            DatabaseLocation::File(path) => (path, None),
+        };
+        let sqlite = Arc::new(SqliteStore::new(sqlite_path));
+
+        let mut linker: Linker<State> = Linker::new(engine());
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        bindings::SpinHost::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)?;
+
+        let mut components = HashMap::new();
+        for (id, spec) in &manifest.components {
+            let component = compile(&spec.source)?;
+            let pre = linker
+                .instantiate_pre(&component)
+                .and_then(ProxyPre::new)
+                .map_err(|e| anyhow!("component {id} cannot be loaded by this host: {e:#}"))?;
+            let variables = spec
+                .variables
+                .iter()
+                .map(|(name, template)| {
+                    Ok((
+                        name.clone(),
+                        variables::render_template(template, &app_variables)?,
+                    ))
+                })
+                .collect::<Result<_>>()
+                .with_context(|| format!("variables of component {id}"))?;
+            let context = Arc::new(ComponentContext {
+                id: id.clone(),
+                variables,
+                sqlite_databases: spec.sqlite_databases.clone(),
+            });
+            components.insert(id.clone(), LoadedComponent { pre, context });
+        }
+        let router = routing::Router::build(
+            manifest
+                .routes
+                .iter()
+                .map(|(r, c)| (r.as_str(), c.as_str())),
+        )?;
+        Ok(App {
+            inner: Arc::new(Inner {
+                router,
+                components,
+                sqlite,
+                logs: Mutex::new(String::new()),
+                forward_logs: options.forward_logs,
+                _temp_dir: temp_dir,
+            }),
+        })
+    }
+
+    /// The `default` database: statement counter, host-call record and availability switch.
+    pub fn sqlite(&self) -> &SqliteStore {
+        &self.inner.sqlite
+    }
+
+    /// Everything components wrote to stdout and stderr so far.
+    pub fn logs(&self) -> String {
+        self.inner
+            .logs
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default()
+    }
+
+    /// Serves one request as Spin would: route, add Spin's headers, run a fresh instance.
+    /// `request`'s URI may be a path (`/api/rooms?x=1`) or absolute.
+    pub async fn handle(
+        &self,
+        request: http::Request<Bytes>,
+        client_addr: &str,
+    ) -> Result<http::Response<Bytes>> {
+        let (mut parts, body) = request.into_parts();
+        let host = parts
+            .uri
+            .authority()
+            .map(|a| a.to_string())
+            .or_else(|| {
+                parts
+                    .headers
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+        let path_and_query = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        let full_url = format!("http://{host}{path_and_query}");
+        parts.uri = full_url
+            .parse()
+            .with_context(|| format!("invalid request URI {full_url}"))?;
+        parts.headers.remove(http::header::CONNECTION);
+
+        let Some(found) = self
+            .inner
+            .router
+            .route(parts.uri.path(), &full_url, client_addr)
+        else {
+            return Ok(http::Response::builder()
+                .status(404)
+                .body(Bytes::from_static(b"Not Found"))?);
+        };
+        for (name, value) in &found.headers {
+            parts.headers.insert(
+                http::HeaderName::try_from(name.as_str())?,
+                http::HeaderValue::try_from(value.as_str())?,
+            );
+        }
+        let component = self
+            .inner
+            .components
+            .get(&found.component)
+            .ok_or_else(|| anyhow!("route to unknown component {}", found.component))?;
+        self.run(component, http::Request::from_parts(parts, Full::new(body)))
+            .await
+    }
+
+    async fn run(
+        &self,
+        component: &LoadedComponent,
+        request: http::Request<Full<Bytes>>,
+    ) -> Result<http::Response<Bytes>> {
+        let output = MemoryOutputPipe::new(1 << 20);
+        let wasi = WasiCtx::builder()
+            .stdout(output.clone())
+            .stderr(output.clone())
+            .build();
+        let state = State {
+            wasi,
+            http: WasiHttpCtx::new(),
+            hooks: DenyOutboundHttp,
+            table: ResourceTable::new(),
+            component: component.context.clone(),
+            sqlite: self.inner.sqlite.clone(),
+        };
+        let mut store = Store::new(engine(), state);
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let incoming = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, request)?;
+        let outparam = store.data_mut().http().new_response_outparam(sender)?;
+        let pre = component.pre.clone();
+        let task = tokio::task::spawn(async move {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, incoming, outparam)
+                .await
+        });
+        let response = match receiver.await {
+            Ok(Ok(response)) => {
+                let (parts, body) = response.into_parts();
+                let body = body
+                    .collect()
+                    .await
+                    .map_err(|e| anyhow!("reading the response body: {e:?}"))?
+                    .to_bytes();
+                task.await??;
+                Ok(http::Response::from_parts(parts, body))
+            }
+            Ok(Err(code)) => Err(anyhow!(
+                "component {} answered an error code: {code:?}",
+                component.context.id
+            )),
+            Err(_) => match task.await? {
+                Ok(()) => Err(anyhow!(
+                    "component {} never set a response",
+                    component.context.id
+                )),
+                // A trap (e.g. a panic): Spin answers a bare 500.
+                Err(trap) => {
+                    self.log(
+                        &component.context.id,
+                        &format!("component trapped: {trap:#}\n"),
+                    );
+                    Ok(http::Response::builder().status(500).body(Bytes::new())?)
+                }
+            },
+        };
+        let written = String::from_utf8_lossy(&output.contents()).into_owned();
+        self.log(&component.context.id, &written);
+        response
+    }
+
+    fn log(&self, component: &str, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        if self.inner.forward_logs {
+            for line in text.lines() {
+                eprintln!("[{component}] {line}");
+            }
+        }
+        if let Ok(mut logs) = self.inner.logs.lock() {
+            logs.push_str(text);
+        }
+    }
+}
