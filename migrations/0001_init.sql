@@ -8,11 +8,11 @@
 CREATE TABLE rooms (
     id          TEXT PRIMARY KEY NOT NULL,
     name        TEXT NOT NULL,
-    -- Unicode-lowercased name: live rooms' names are unique ignoring case.
+    -- NFC-normalized, Unicode-lowercased name: live rooms' names are unique ignoring case.
     name_key    TEXT NOT NULL,
     description TEXT,
-    -- Unicode-lowercased name and description, for case-insensitive substring search.
-    search_text TEXT NOT NULL,
+    -- Unicode-lowercased description: search matches name_key or description_key.
+    description_key TEXT,
     is_private  INTEGER NOT NULL DEFAULT 0 CHECK (is_private IN (0, 1)),
     created_by  TEXT NOT NULL,
     created_at  TEXT NOT NULL,

@@ -156,7 +156,10 @@ impl DbError {
         let lower = message.to_lowercase();
         if lower.contains("unique constraint failed") {
             DbError::UniqueViolation(message.to_owned())
-        } else if lower.contains("no such table") || lower.contains("no such column") {
+        } else if ["no such table", "no such column", "has no column named"]
+            .iter()
+            .any(|n| lower.contains(n))
+        {
             DbError::SchemaOutdated(message.to_owned())
         } else if UNAVAILABLE.iter().any(|needle| lower.contains(needle)) {
             DbError::Unavailable(message.to_owned())
@@ -340,6 +343,7 @@ mod tests {
                 "unique",
             ),
             ("no such table: rooms", "schema"),
+            ("table rooms has no column named description_key", "schema"),
             (
                 "Hrana: `api error: `error sending request: Connection refused (os error 111)``",
                 "unavailable",

@@ -11,8 +11,11 @@ pub mod http;
 pub mod ids;
 pub mod migrations;
 pub mod pagination;
+pub mod repositories;
 pub mod request;
 pub mod response;
+pub mod rooms;
+pub mod text;
 
 pub use error::{ApiError, Conflict, FieldError};
 pub use response::Reply;
