@@ -1,10 +1,118 @@
-//! Not built yet: answers the 404 envelope until its endpoints land.
+//! Membership: join, leave, the member list, moderation (roles, removal) and invitations.
+//! Each handler parses, authorizes and calls `RoomUserRepository` / `InvitationRepository`.
 
-use chat::http::Routes;
+use chat::http::{delete, get, post, put, ApiRequest, Routes};
+use chat::ids::{RoomId, UserId};
+use chat::membership::{require_admin, require_member, require_visible, InvitationBody, RoleBody};
+use chat::pagination::PageRequest;
+use chat::repositories::invitations::{InvitationRepository, InviteOutcome};
+use chat::repositories::memberships::{JoinOutcome, RoomUserRepository};
+use chat::{ApiError, Conflict, Reply};
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
 
 #[http_component]
 fn handle(request: Request) -> Response {
-    Routes::new().handle(request)
+    Routes::new()
+        .route("/api/rooms/:id/join", &[post(join)])
+        .route("/api/rooms/:id/leave", &[post(leave)])
+        .route("/api/rooms/:id/members", &[get(list_members)])
+        .route(
+            "/api/rooms/:id/members/:userId",
+            &[put(change_role), delete(remove_member)],
+        )
+        .route(
+            "/api/rooms/:id/invitations",
+            &[post(invite), get(list_invitations)],
+        )
+        .route(
+            "/api/rooms/:id/invitations/:userId",
+            &[delete(revoke_invitation)],
+        )
+        .handle(request)
+}
+
+fn room_id(api: &ApiRequest) -> Result<RoomId, ApiError> {
+    api.path_param("id", RoomId::parse_param)
+}
+
+fn user_id(api: &ApiRequest) -> Result<UserId, ApiError> {
+    api.path_param("userId", UserId::parse_param)
+}
+
+/// Join takes no body: whatever is sent is ignored.
+fn join(api: &ApiRequest) -> Result<Reply, ApiError> {
+    let room = room_id(api)?;
+    match RoomUserRepository::new(api.db).join(room, api.caller)? {
+        Some(JoinOutcome::Joined(membership)) => Ok(Reply::with_status(201, membership)),
+        Some(JoinOutcome::AlreadyMember(membership)) => Ok(Reply::ok(membership)),
+        None => Err(ApiError::NotFound),
+    }
+}
+
+/// Leave takes no body. Not a member → 409 `NOT_MEMBER` (404 where the room is invisible).
+fn leave(api: &ApiRequest) -> Result<Reply, ApiError> {
+    let room = room_id(api)?;
+    let caller = api.caller.user_id;
+    let members = RoomUserRepository::new(api.db);
+    match members.remove(room, caller, caller) {
+        Ok(()) => Ok(Reply::no_content()),
+        Err(ApiError::NotFound) if require_visible(members.access(room, caller)?).is_ok() => {
+            Err(ApiError::Conflict(Conflict::NotMember))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+fn list_members(api: &ApiRequest) -> Result<Reply, ApiError> {
+    let room = room_id(api)?;
+    let page = PageRequest::from_query(&api.query())?;
+    let members = RoomUserRepository::new(api.db);
+    let access = require_visible(members.access(room, api.caller.user_id)?)?;
+    if access.is_private {
+        require_member(Some(access))?;
+    }
+    let (list, total) = members.members(room, page)?;
+    Ok(Reply::list(list, page.pagination(total)))
+}
+
+fn change_role(api: &ApiRequest) -> Result<Reply, ApiError> {
+    let room = room_id(api)?;
+    let target = user_id(api)?;
+    let body: RoleBody = api.json()?;
+    let membership =
+        RoomUserRepository::new(api.db).set_role(room, target, api.caller.user_id, body.role)?;
+    Ok(Reply::ok(membership))
+}
+
+fn remove_member(api: &ApiRequest) -> Result<Reply, ApiError> {
+    let room = room_id(api)?;
+    let target = user_id(api)?;
+    RoomUserRepository::new(api.db).remove(room, target, api.caller.user_id)?;
+    Ok(Reply::no_content())
+}
+
+fn invite(api: &ApiRequest) -> Result<Reply, ApiError> {
+    let room = room_id(api)?;
+    let body: InvitationBody = api.json()?;
+    let invitee = body.user_id()?;
+    match InvitationRepository::new(api.db).invite(room, invitee, api.caller.user_id)? {
+        InviteOutcome::Invited(invitation) => Ok(Reply::with_status(201, invitation)),
+        InviteOutcome::AlreadyInvited(invitation) => Ok(Reply::ok(invitation)),
+    }
+}
+
+fn list_invitations(api: &ApiRequest) -> Result<Reply, ApiError> {
+    let room = room_id(api)?;
+    let page = PageRequest::from_query(&api.query())?;
+    require_admin(RoomUserRepository::new(api.db).access(room, api.caller.user_id)?)?;
+    let (list, total) = InvitationRepository::new(api.db).list(room, page)?;
+    Ok(Reply::list(list, page.pagination(total)))
+}
+
+fn revoke_invitation(api: &ApiRequest) -> Result<Reply, ApiError> {
+    let room = room_id(api)?;
+    let invitee = user_id(api)?;
+    InvitationRepository::new(api.db).revoke(room, invitee, api.caller.user_id)?;
+    Ok(Reply::no_content())
 }

@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod membership;
 pub mod migrations;
 pub mod pagination;
 pub mod repositories;

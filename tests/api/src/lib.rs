@@ -259,3 +259,52 @@ impl TestResponse {
         body
     }
 }
+
+/// Creates a room through the API and returns it (`data`).
+#[track_caller]
+pub fn create_room(app: &TestApp, owner: &User, body: Value) -> Value {
+    let response = app.post("/api/rooms").as_user(owner).json(body).send();
+    assert_eq!(
+        response.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    response.json()["data"].clone()
+}
+
+/// The id of a room object.
+pub fn id_of(room: &Value) -> String {
+    room["id"].as_str().expect("an id").to_owned()
+}
+
+/// Joins `user` to `room_id`, asserting success (201 or 200).
+#[track_caller]
+pub fn join(app: &TestApp, user: &User, room_id: &str) -> Value {
+    let response = app
+        .post(&format!("/api/rooms/{room_id}/join"))
+        .as_user(user)
+        .send();
+    assert!(
+        matches!(response.status, 200 | 201),
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    response.json()["data"].clone()
+}
+
+/// `admin` invites `user` to `room_id`, asserting success.
+#[track_caller]
+pub fn invite(app: &TestApp, admin: &User, room_id: &str, user: &User) -> Value {
+    let response = app
+        .post(&format!("/api/rooms/{room_id}/invitations"))
+        .as_user(admin)
+        .json(json!({"userId": user.id}))
+        .send();
+    assert!(
+        matches!(response.status, 200 | 201),
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    response.json()["data"].clone()
+}

@@ -1,18 +1,7 @@
 //! Rooms: `GET/POST /api/rooms`, `GET/PUT/DELETE /api/rooms/:id`.
 
-use api_tests::{TestApp, User};
+use api_tests::{create_room, id_of, invite, join, TestApp, User};
 use serde_json::{json, Value};
-
-fn create_room(app: &TestApp, user: &User, body: Value) -> Value {
-    let response = app.post("/api/rooms").as_user(user).json(body).send();
-    assert_eq!(
-        response.status,
-        201,
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
-    response.json()["data"].clone()
-}
 
 fn names(list: &Value) -> Vec<String> {
     list["data"]
@@ -596,4 +585,118 @@ fn wrong_methods_on_room_routes_answer_405() {
         .post(&format!("/api/rooms/{}", uuid::Uuid::new_v4()))
         .send();
     assert_eq!(response.header("allow"), Some("GET, PUT, DELETE"));
+}
+
+#[test]
+fn room_authorization_matrix() {
+    let app = TestApp::spawn();
+    let admin = User::new("Admin");
+    let member = User::new("Member");
+    let invitee = User::new("Invitee");
+    let outsider = User::new("Outsider");
+    // (route, caller) → expected status, for a public and a private room.
+    for private in [false, true] {
+        let room = create_room(
+            &app,
+            &admin,
+            json!({"name": format!("matrix-{private}"), "isPrivate": private}),
+        );
+        let id = id_of(&room);
+        if private {
+            invite(&app, &admin, &id, &member);
+        }
+        join(&app, &member, &id);
+        invite(&app, &admin, &id, &invitee);
+        let path = format!("/api/rooms/{id}");
+        let hidden = if private { 404 } else { 403 };
+        let table: Vec<(&str, Option<&User>, u16)> = vec![
+            ("GET", None, 401),
+            ("GET", Some(&outsider), if private { 404 } else { 200 }),
+            ("GET", Some(&invitee), 200),
+            ("GET", Some(&member), 200),
+            ("GET", Some(&admin), 200),
+            ("PUT", None, 401),
+            ("PUT", Some(&outsider), hidden),
+            ("PUT", Some(&invitee), 403),
+            ("PUT", Some(&member), 403),
+            ("PUT", Some(&admin), 200),
+            ("DELETE", None, 401),
+            ("DELETE", Some(&outsider), hidden),
+            ("DELETE", Some(&invitee), 403),
+            ("DELETE", Some(&member), 403),
+            ("DELETE", Some(&admin), 204),
+        ];
+        for (method, caller, expected) in table {
+            let mut request = app.request(method, &path);
+            if method == "PUT" {
+                request = request.json(json!({"description": "changed"}));
+            }
+            if let Some(user) = caller {
+                request = request.as_user(user);
+            }
+            let response = request.send();
+            assert_eq!(
+                response.status,
+                expected,
+                "{method} private={private} as {:?}: {}",
+                caller.map(|u| &u.name),
+                String::from_utf8_lossy(&response.body)
+            );
+        }
+    }
+}
+
+#[test]
+fn invitees_see_the_room_and_list_it_with_invited_true() {
+    let app = TestApp::spawn();
+    let admin = User::new("Admin");
+    let guest = User::new("Guest");
+    let room = create_room(&app, &admin, json!({"name": "Hidden", "isPrivate": true}));
+    create_room(&app, &admin, json!({"name": "Open"}));
+    assert_eq!(
+        names(&app.get("/api/rooms").as_user(&guest).send().json()),
+        vec!["Open"]
+    );
+    invite(&app, &admin, &id_of(&room), &guest);
+    let seen = app
+        .get(&format!("/api/rooms/{}", id_of(&room)))
+        .as_user(&guest)
+        .send()
+        .json();
+    assert_eq!(
+        (
+            seen["data"]["isMember"].clone(),
+            seen["data"]["role"].clone()
+        ),
+        (json!(false), Value::Null)
+    );
+    assert_eq!(
+        names(
+            &app.get("/api/rooms?invited=true")
+                .as_user(&guest)
+                .send()
+                .json()
+        ),
+        vec!["Hidden"]
+    );
+    join(&app, &guest, &id_of(&room));
+    assert!(
+        names(
+            &app.get("/api/rooms?invited=true")
+                .as_user(&guest)
+                .send()
+                .json()
+        )
+        .is_empty(),
+        "joining consumes the invitation"
+    );
+    assert_eq!(
+        names(
+            &app.get("/api/rooms?joined=true")
+                .as_user(&guest)
+                .send()
+                .json()
+        ),
+        vec!["Hidden"]
+    );
 }

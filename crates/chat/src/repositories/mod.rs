@@ -1,6 +1,8 @@
 //! Repositories: the only code that speaks SQL. Every statement uses bound parameters, runs on
 //! local SQLite and libSQL alike, and no statement runs inside a loop.
 
+pub mod invitations;
+pub mod memberships;
 pub mod rooms;
 
 use crate::db::DbError;

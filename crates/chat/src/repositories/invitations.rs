@@ -1,0 +1,129 @@
+//! `InvitationRepository`: invitations to rooms. Inviting checks, in the statement itself, that
+//! the room is live, the caller is its admin and the invitee is not a member.
+
+use super::memberships::{uuid_at, RoomUserRepository};
+use super::now_sql;
+use crate::db::{Database, DbError, Row};
+use crate::error::{ApiError, Conflict};
+use crate::ids::{RoomId, UserId};
+use crate::membership::{refusal, require_admin, Invitation};
+use crate::pagination::PageRequest;
+
+/// `?1` room, `?2` invitee, `?3` inviting admin.
+const INVITE: &str = concat!(
+    "INSERT INTO invitations (room_id, user_id, invited_by, created_at) SELECT ?1, ?2, ?3, ",
+    now_sql!(),
+    " WHERE EXISTS (SELECT 1 FROM rooms r WHERE r.id = ?1 AND r.deleted_at IS NULL) \
+       AND EXISTS (SELECT 1 FROM memberships c WHERE c.room_id = ?1 AND c.user_id = ?3 AND c.role = 'admin') \
+       AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.room_id = ?1 AND m.user_id = ?2) \
+     ON CONFLICT (room_id, user_id) DO NOTHING \
+     RETURNING room_id, user_id, invited_by, created_at"
+);
+
+const FIND_INVITATION: &str =
+    "SELECT room_id, user_id, invited_by, created_at FROM invitations WHERE room_id = ?1 AND user_id = ?2";
+
+const REVOKE: &str = "DELETE FROM invitations WHERE room_id = ?1 AND user_id = ?2 \
+       AND EXISTS (SELECT 1 FROM rooms r WHERE r.id = ?1 AND r.deleted_at IS NULL) \
+       AND EXISTS (SELECT 1 FROM memberships c WHERE c.room_id = ?1 AND c.user_id = ?3 AND c.role = 'admin') \
+     RETURNING user_id";
+
+const COUNT_INVITATIONS: &str = "SELECT count(*) AS total FROM invitations WHERE room_id = ?1";
+
+const LIST_INVITATIONS: &str = "SELECT room_id, user_id, invited_by, created_at FROM invitations \
+     WHERE room_id = ?1 ORDER BY created_at, user_id LIMIT ?2 OFFSET ?3";
+
+/// What an invite did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InviteOutcome {
+    Invited(Invitation),
+    AlreadyInvited(Invitation),
+}
+
+/// Owns all invitation SQL.
+pub struct InvitationRepository<'a> {
+    db: &'a dyn Database,
+}
+
+impl<'a> InvitationRepository<'a> {
+    pub fn new(db: &'a dyn Database) -> Self {
+        InvitationRepository { db }
+    }
+
+    /// Invites `invitee`; when nothing was inserted, says why (404, 403, 409 `ALREADY_MEMBER`)
+    /// or finds the invitation that already exists.
+    pub fn invite(
+        &self,
+        room: RoomId,
+        invitee: UserId,
+        admin: UserId,
+    ) -> Result<InviteOutcome, ApiError> {
+        let params = [
+            room.to_string().into(),
+            invitee.to_string().into(),
+            admin.to_string().into(),
+        ];
+        if let Some(row) = self.db.execute(INVITE, &params)?.first() {
+            return Ok(InviteOutcome::Invited(invitation(row)?));
+        }
+        let access = RoomUserRepository::new(self.db).access_with_target(room, admin, invitee)?;
+        let access = require_admin(access)?;
+        if access.target_role.is_some() {
+            return Err(ApiError::Conflict(Conflict::AlreadyMember));
+        }
+        let existing = self.db.execute(
+            FIND_INVITATION,
+            &[room.to_string().into(), invitee.to_string().into()],
+        )?;
+        match existing.first() {
+            Some(row) => Ok(InviteOutcome::AlreadyInvited(invitation(row)?)),
+            None => Err(ApiError::Internal(
+                "invitation neither inserted nor found".into(),
+            )),
+        }
+    }
+
+    /// Revokes `invitee`'s invitation; when nothing matched, says why (404, 403).
+    pub fn revoke(&self, room: RoomId, invitee: UserId, admin: UserId) -> Result<(), ApiError> {
+        let rows = self.db.execute(
+            REVOKE,
+            &[
+                room.to_string().into(),
+                invitee.to_string().into(),
+                admin.to_string().into(),
+            ],
+        )?;
+        if !rows.is_empty() {
+            return Ok(());
+        }
+        let access = RoomUserRepository::new(self.db).access_with_target(room, admin, invitee)?;
+        Err(refusal(access, |a| a.target_invited, false))
+    }
+
+    /// One page of the room's pending invitations, oldest first, and how many there are.
+    pub fn list(&self, room: RoomId, page: PageRequest) -> Result<(Vec<Invitation>, u64), DbError> {
+        let total = self
+            .db
+            .execute(COUNT_INVITATIONS, &[room.to_string().into()])?;
+        let total = total.first().map_or(Ok(0), |row| row.integer(0))?;
+        let rows = self.db.execute(
+            LIST_INVITATIONS,
+            &[
+                room.to_string().into(),
+                i64::from(page.limit).into(),
+                page.offset().into(),
+            ],
+        )?;
+        let invitations = rows.iter().map(invitation).collect::<Result<Vec<_>, _>>()?;
+        Ok((invitations, u64::try_from(total).unwrap_or(0)))
+    }
+}
+
+fn invitation(row: Row<'_>) -> Result<Invitation, DbError> {
+    Ok(Invitation {
+        room_id: RoomId(uuid_at(row, 0)?),
+        user_id: UserId(uuid_at(row, 1)?),
+        invited_by: UserId(uuid_at(row, 2)?),
+        created_at: row.text(3)?.to_owned(),
+    })
+}
