@@ -1,10 +1,118 @@
-//! Not built yet: answers the 404 envelope until its endpoints land.
+//! Messages: cursor-paged history (with auto-read and ETags), send (with idempotency), get one,
+//! soft delete. Each handler parses, authorizes and calls `MessageRepository`.
 
-use chat::http::Routes;
+use chat::cursor::CursorCodec;
+use chat::http::{delete, get, post, ApiRequest, Routes};
+use chat::ids::{MessageId, RoomId};
+use chat::membership::{require_member, require_visible};
+use chat::messages::{parse_idempotency_key, MessagePageRequest, NewMessage, PageStart};
+use chat::repositories::memberships::RoomUserRepository;
+use chat::repositories::messages::{MessageRepository, SendOutcome};
+use chat::response::CursorPagination;
+use chat::{ApiError, Reply};
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
 
 #[http_component]
 fn handle(request: Request) -> Response {
-    Routes::new().handle(request)
+    Routes::new()
+        .route(
+            "/api/rooms/:id/messages",
+            &[get(list_messages), post(send_message)],
+        )
+        .route(
+            "/api/rooms/:id/messages/:messageId",
+            &[get(get_message), delete(delete_message)],
+        )
+        .handle(request)
+}
+
+fn room_id(api: &ApiRequest) -> Result<RoomId, ApiError> {
+    api.path_param("id", RoomId::parse_param)
+}
+
+fn message_id(api: &ApiRequest) -> Result<MessageId, ApiError> {
+    api.path_param("messageId", MessageId::parse_param)
+}
+
+fn list_messages(api: &ApiRequest) -> Result<Reply, ApiError> {
+    let room = room_id(api)?;
+    let cursors = CursorCodec::new(api.auth.secret());
+    let request = MessagePageRequest::from_query(&api.query(), room, &cursors)?;
+    require_member(RoomUserRepository::new(api.db).access(room, api.caller.user_id)?)?;
+    let messages = MessageRepository::new(api.db);
+    let page = messages.find_page(room, request.start, request.limit)?;
+    if let Some(newest) = page.messages.last() {
+        messages.mark_as_read(room, api.caller.user_id, newest.seq)?;
+    }
+    let sent_after = match request.start {
+        PageStart::After(_) => api.query().get("after")?.map(str::to_owned),
+        _ => None,
+    };
+    let pagination = CursorPagination {
+        limit: request.limit,
+        has_more: page.has_more,
+        prev_cursor: page
+            .messages
+            .first()
+            .filter(|_| page.has_older)
+            .map(|m| cursors.encode(room, m.seq)),
+        next_cursor: page
+            .messages
+            .last()
+            .map(|m| cursors.encode(room, m.seq))
+            .or(sent_after),
+    };
+    Ok(Reply::list(page.messages, pagination).with_etag(api.header("if-none-match")))
+}
+
+fn send_message(api: &ApiRequest) -> Result<Reply, ApiError> {
+    let room = room_id(api)?;
+    let message = NewMessage::parse(api.json()?)?;
+    let idempotency_key =
+        parse_idempotency_key(api.request.header("idempotency-key").map(|v| v.as_bytes()))?;
+    let members = RoomUserRepository::new(api.db);
+    if idempotency_key.is_some() {
+        // Only members may replay a key, so a former member learns nothing from one.
+        require_member(members.access(room, api.caller.user_id)?)?;
+    }
+    match MessageRepository::new(api.db).create(
+        room,
+        api.caller,
+        &message,
+        idempotency_key.as_deref(),
+    )? {
+        SendOutcome::Created(created) => {
+            let location = format!("/api/rooms/{room}/messages/{}", created.id);
+            Ok(Reply::created(created, location))
+        }
+        SendOutcome::Replayed(original) => Ok(Reply::ok(original)),
+        SendOutcome::NotAllowed => {
+            require_member(members.access(room, api.caller.user_id)?)?;
+            // A member whose insert matched nothing lost a race with a delete or a removal.
+            Err(ApiError::NotFound)
+        }
+    }
+}
+
+fn get_message(api: &ApiRequest) -> Result<Reply, ApiError> {
+    let room = room_id(api)?;
+    let id = message_id(api)?;
+    require_member(RoomUserRepository::new(api.db).access(room, api.caller.user_id)?)?;
+    let message = MessageRepository::new(api.db)
+        .find(room, id)?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Reply::ok(message))
+}
+
+fn delete_message(api: &ApiRequest) -> Result<Reply, ApiError> {
+    let room = room_id(api)?;
+    let id = message_id(api)?;
+    let messages = MessageRepository::new(api.db);
+    if messages.soft_delete(room, id, api.caller.user_id)? {
+        return Ok(Reply::no_content());
+    }
+    require_visible(RoomUserRepository::new(api.db).access(room, api.caller.user_id)?)?;
+    messages.find(room, id)?.ok_or(ApiError::NotFound)?;
+    Err(ApiError::Forbidden)
 }

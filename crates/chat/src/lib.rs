@@ -5,11 +5,13 @@
 //! Nothing in this crate may panic on client input.
 
 pub mod auth;
+pub mod cursor;
 pub mod db;
 pub mod error;
 pub mod http;
 pub mod ids;
 pub mod membership;
+pub mod messages;
 pub mod migrations;
 pub mod pagination;
 pub mod repositories;

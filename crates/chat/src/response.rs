@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use spin_sdk::http::Response;
 
 use crate::db::DbError;
@@ -79,6 +80,36 @@ impl Reply {
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
         self.headers.push((name.to_owned(), value.into()));
         self
+    }
+
+    /// A strong `ETag` for this reply's body, and `304 Not Modified` (no body) when
+    /// `if_none_match` already names it.
+    pub fn with_etag(self, if_none_match: Option<&str>) -> Reply {
+        let body = self.body.as_ref().map(Value::to_string).unwrap_or_default();
+        let digest = Sha256::digest(body.as_bytes());
+        let tag = format!(
+            "\"{}\"",
+            digest[..16]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        );
+        let matches = if_none_match.is_some_and(|header| {
+            header
+                .split(',')
+                .map(str::trim)
+                .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == tag)
+        });
+        if matches {
+            Reply {
+                status: 304,
+                body: None,
+                headers: Vec::new(),
+            }
+            .header("etag", tag)
+        } else {
+            self.header("etag", tag)
+        }
     }
 
     pub fn into_response(self, request_id: &str) -> Response {
@@ -202,6 +233,31 @@ mod tests {
             (*conflict.status(), body_of(&conflict)["code"].clone()),
             (409, json!("LAST_ADMIN"))
         );
+    }
+
+    #[test]
+    fn etags_answer_304_when_they_match() {
+        let reply = Reply::ok(json!([1]));
+        let tagged = reply.clone().with_etag(None);
+        let tag = tagged
+            .headers
+            .iter()
+            .find(|(n, _)| n == "etag")
+            .unwrap()
+            .1
+            .clone();
+        assert!(tag.starts_with('"') && tag.ends_with('"'));
+        assert_eq!(reply.clone().with_etag(Some(&tag)).status, 304);
+        assert_eq!(
+            reply
+                .clone()
+                .with_etag(Some(&format!("\"x\", W/{tag}")))
+                .status,
+            304
+        );
+        assert_eq!(reply.clone().with_etag(Some("*")).status, 304);
+        assert_eq!(reply.clone().with_etag(Some("\"other\"")).status, 200);
+        assert_eq!(Reply::ok(json!([2])).with_etag(Some(&tag)).status, 200);
     }
 
     #[test]

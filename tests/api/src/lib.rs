@@ -308,3 +308,59 @@ pub fn invite(app: &TestApp, admin: &User, room_id: &str, user: &User) -> Value 
     );
     response.json()["data"].clone()
 }
+
+/// Inserts `count` text messages by `author` straight into the store, all with the timestamp
+/// `created_at`, in one transaction: fast set-up for history tests. Returns their ids in order.
+pub fn seed_messages(
+    app: &TestApp,
+    room_id: &str,
+    author: &User,
+    count: usize,
+    created_at: &str,
+) -> Vec<String> {
+    let mut db =
+        rusqlite::Connection::open(app.app.sqlite().path()).expect("open the test database");
+    let tx = db.transaction().expect("begin");
+    let mut ids = Vec::with_capacity(count);
+    {
+        let mut insert = tx
+            .prepare(
+                "INSERT INTO messages (id, room_id, author_id, author_name, kind, content, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, 'text', ?5, ?6)",
+            )
+            .expect("prepare");
+        for i in 0..count {
+            let id = uuid::Uuid::new_v4().to_string();
+            insert
+                .execute(rusqlite::params![
+                    id,
+                    room_id,
+                    author.id,
+                    author.name,
+                    format!("seeded {i}"),
+                    created_at
+                ])
+                .expect("insert");
+            ids.push(id);
+        }
+    }
+    tx.commit().expect("commit");
+    ids
+}
+
+/// Sends a text message through the API, asserting 201.
+#[track_caller]
+pub fn send_text(app: &TestApp, user: &User, room_id: &str, content: &str) -> Value {
+    let response = app
+        .post(&format!("/api/rooms/{room_id}/messages"))
+        .as_user(user)
+        .json(json!({"content": content}))
+        .send();
+    assert_eq!(
+        response.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    response.json()["data"].clone()
+}

@@ -3,6 +3,7 @@
 
 pub mod invitations;
 pub mod memberships;
+pub mod messages;
 pub mod rooms;
 
 use crate::db::DbError;

@@ -1,0 +1,394 @@
+//! Messages: the message object, validated input for sending one, and the page request.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::cursor::CursorCodec;
+use crate::error::{ApiError, FieldError};
+use crate::ids::{MessageId, RoomId, UserId};
+use crate::request::Query;
+use crate::text;
+
+pub const CONTENT_MAX_CHARS: usize = 1000;
+pub const URL_MAX_CHARS: usize = 2048;
+pub const ATTACHMENT_NAME_MAX_CHARS: usize = 255;
+pub const ATTACHMENT_MAX_BYTES: i64 = 104_857_600;
+pub const DEFAULT_MESSAGE_LIMIT: u32 = 50;
+pub const MAX_MESSAGE_LIMIT: u32 = 100;
+pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 128;
+
+/// A message's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageKind {
+    #[default]
+    Text,
+    Image,
+    File,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Text => "text",
+            MessageKind::Image => "image",
+            MessageKind::File => "file",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<MessageKind> {
+        match text {
+            "text" => Some(MessageKind::Text),
+            "image" => Some(MessageKind::Image),
+            "file" => Some(MessageKind::File),
+            _ => None,
+        }
+    }
+}
+
+/// `{url, name, mimeType, size}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Attachment {
+    pub url: String,
+    pub name: String,
+    pub mime_type: String,
+    pub size: i64,
+}
+
+/// A message as served. A deleted message is a tombstone: no content, no attachment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    pub id: MessageId,
+    pub room_id: RoomId,
+    pub author_id: UserId,
+    pub author_name: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: MessageKind,
+    pub content: Option<String>,
+    pub attachment: Option<Attachment>,
+    pub created_at: String,
+    pub deleted: bool,
+    pub deleted_at: Option<String>,
+    /// The store's commit-order sequence (not part of the JSON; cursors are made from it).
+    #[serde(skip)]
+    pub seq: i64,
+}
+
+/// `POST /api/rooms/:id/messages` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SendMessageBody {
+    #[serde(default, rename = "type")]
+    kind: Option<MessageKind>,
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    attachment: Option<Attachment>,
+}
+
+/// A validated message to send: defaults applied, text trimmed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewMessage {
+    #[serde(rename = "type")]
+    pub kind: MessageKind,
+    pub content: Option<String>,
+    pub attachment: Option<Attachment>,
+}
+
+impl NewMessage {
+    pub fn parse(body: SendMessageBody) -> Result<NewMessage, ApiError> {
+        let kind = body.kind.unwrap_or_default();
+        let mut errors = Vec::new();
+        let (content, attachment) = match kind {
+            MessageKind::Text => {
+                if body.attachment.is_some() {
+                    errors.push(FieldError::new(
+                        "attachment",
+                        "is not allowed on text messages",
+                    ));
+                }
+                let content = match body.content.as_deref() {
+                    None => Err(FieldError::new("content", "is required for text messages")),
+                    Some(content) => text::bounded("content", content, 1, CONTENT_MAX_CHARS),
+                };
+                (
+                    content.map(Some).map_err(|e| errors.push(e)).ok().flatten(),
+                    None,
+                )
+            }
+            MessageKind::Image | MessageKind::File => {
+                let caption =
+                    text::optional_bounded("content", body.content.as_deref(), CONTENT_MAX_CHARS)
+                        .map_err(|e| errors.push(e))
+                        .ok()
+                        .flatten();
+                let attachment = match body.attachment {
+                    None => {
+                        errors.push(FieldError::new(
+                            "attachment",
+                            "is required for image and file messages",
+                        ));
+                        None
+                    }
+                    Some(attachment) => validate_attachment(attachment, kind, &mut errors),
+                };
+                (caption, attachment)
+            }
+        };
+        if errors.is_empty() {
+            Ok(NewMessage {
+                kind,
+                content,
+                attachment,
+            })
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
+
+    /// A digest of the validated message, to tell a retry from a different request that reuses
+    /// an `Idempotency-Key`.
+    pub fn digest(&self) -> String {
+        let canonical = serde_json::to_string(self).unwrap_or_default();
+        Sha256::digest(canonical.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+fn validate_attachment(
+    attachment: Attachment,
+    kind: MessageKind,
+    errors: &mut Vec<FieldError>,
+) -> Option<Attachment> {
+    let before = errors.len();
+    let url = attachment.url.trim().to_owned();
+    let is_https = url::Url::parse(&url)
+        .is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some_and(|h| !h.is_empty()));
+    if url.chars().count() > URL_MAX_CHARS || !is_https {
+        errors.push(FieldError::new(
+            "attachment.url",
+            format!("must be an https URL of at most {URL_MAX_CHARS} characters"),
+        ));
+    }
+    let name = text::bounded(
+        "attachment.name",
+        &attachment.name,
+        1,
+        ATTACHMENT_NAME_MAX_CHARS,
+    )
+    .map_err(|e| errors.push(e))
+    .unwrap_or_default();
+    let mime_type = attachment.mime_type.trim().to_ascii_lowercase();
+    if !is_media_type(&mime_type) {
+        errors.push(FieldError::new(
+            "attachment.mimeType",
+            "must be a media type such as image/png",
+        ));
+    } else if kind == MessageKind::Image && !mime_type.starts_with("image/") {
+        errors.push(FieldError::new(
+            "attachment.mimeType",
+            "must be image/* for image messages",
+        ));
+    }
+    if !(0..=ATTACHMENT_MAX_BYTES).contains(&attachment.size) {
+        errors.push(FieldError::new(
+            "attachment.size",
+            format!("must be 0 to {ATTACHMENT_MAX_BYTES} bytes"),
+        ));
+    }
+    (errors.len() == before).then_some(Attachment {
+        url,
+        name,
+        mime_type,
+        size: attachment.size,
+    })
+}
+
+/// `type/subtype`, each an RFC 6838 restricted name.
+fn is_media_type(text: &str) -> bool {
+    let restricted_name = |part: &str| {
+        (1..=127).contains(&part.len())
+            && part.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c))
+    };
+    matches!(text.split_once('/'), Some((kind, subtype)) if restricted_name(kind) && restricted_name(subtype))
+}
+
+/// Validates an `Idempotency-Key` header's raw bytes: 1-128 visible ASCII characters.
+pub fn parse_idempotency_key(value: Option<&[u8]>) -> Result<Option<String>, ApiError> {
+    match value {
+        None => Ok(None),
+        Some(key)
+            if (1..=IDEMPOTENCY_KEY_MAX_CHARS).contains(&key.len())
+                && key.iter().all(u8::is_ascii_graphic) =>
+        {
+            Ok(Some(String::from_utf8_lossy(key).into_owned()))
+        }
+        Some(_) => Err(ApiError::invalid(
+            "Idempotency-Key",
+            "must be 1 to 128 visible ASCII characters",
+        )),
+    }
+}
+
+/// Where a page of history starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageStart {
+    /// The newest messages.
+    Newest,
+    /// Messages just older than this sequence.
+    Before(i64),
+    /// Messages just newer than this sequence.
+    After(i64),
+}
+
+/// A validated `GET .../messages` query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessagePageRequest {
+    pub start: PageStart,
+    pub limit: u32,
+}
+
+impl MessagePageRequest {
+    pub fn from_query(
+        query: &Query,
+        room: RoomId,
+        cursors: &CursorCodec,
+    ) -> Result<Self, ApiError> {
+        let limit = query.integer_in("limit", 1..=MAX_MESSAGE_LIMIT, DEFAULT_MESSAGE_LIMIT)?;
+        let start = match (query.get("before")?, query.get("after")?) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid(
+                    "before",
+                    "give before or after, not both",
+                ))
+            }
+            (Some(cursor), None) => PageStart::Before(cursors.decode(room, cursor, "before")?),
+            (None, Some(cursor)) => PageStart::After(cursors.decode(room, cursor, "after")?),
+            (None, None) => PageStart::Newest,
+        };
+        Ok(MessagePageRequest { start, limit })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(body: serde_json::Value) -> Result<NewMessage, Vec<String>> {
+        let body: SendMessageBody =
+            serde_json::from_value(body).map_err(|e| vec![e.to_string()])?;
+        NewMessage::parse(body).map_err(|e| match e {
+            ApiError::Validation(details) => details.into_iter().map(|d| d.field).collect(),
+            other => vec![other.to_string()],
+        })
+    }
+
+    fn image(url: &str, mime: &str, size: i64) -> serde_json::Value {
+        json!({"type": "image", "attachment": {"url": url, "name": "cat.png", "mimeType": mime, "size": size}})
+    }
+
+    #[test]
+    fn text_messages() {
+        assert_eq!(
+            parse(json!({"content": "  hi  "}))
+                .unwrap()
+                .content
+                .as_deref(),
+            Some("hi")
+        );
+        assert_eq!(
+            parse(json!({"content": "  "})).unwrap_err(),
+            vec!["content"]
+        );
+        assert_eq!(parse(json!({})).unwrap_err(), vec!["content"]);
+        assert!(parse(json!({"content": "é".repeat(1000)})).is_ok());
+        assert_eq!(
+            parse(json!({"content": "é".repeat(1001)})).unwrap_err(),
+            vec!["content"]
+        );
+        let with_attachment = json!({"content": "x", "attachment": {"url": "https://a.b/c", "name": "n", "mimeType": "a/b", "size": 1}});
+        assert_eq!(parse(with_attachment).unwrap_err(), vec!["attachment"]);
+    }
+
+    #[test]
+    fn attachment_rules() {
+        assert!(parse(image("https://cdn.example.com/cat.png", "image/png", 0)).is_ok());
+        assert!(parse(image(
+            "https://cdn.example.com/cat.png",
+            "IMAGE/PNG",
+            ATTACHMENT_MAX_BYTES
+        ))
+        .is_ok());
+        let cases = [
+            (
+                image("http://cdn.example.com/cat.png", "image/png", 1),
+                "attachment.url",
+            ),
+            (image("not a url", "image/png", 1), "attachment.url"),
+            (
+                image(
+                    &format!("https://a.com/{}", "x".repeat(2040)),
+                    "image/png",
+                    1,
+                ),
+                "attachment.url",
+            ),
+            (
+                image("https://a.com/x", "application/pdf", 1),
+                "attachment.mimeType",
+            ),
+            (image("https://a.com/x", "png", 1), "attachment.mimeType"),
+            (
+                image("https://a.com/x", "image/png; charset=x", 1),
+                "attachment.mimeType",
+            ),
+            (image("https://a.com/x", "image/png", -1), "attachment.size"),
+            (
+                image("https://a.com/x", "image/png", ATTACHMENT_MAX_BYTES + 1),
+                "attachment.size",
+            ),
+            (json!({"type": "file"}), "attachment"),
+        ];
+        for (body, field) in cases {
+            assert_eq!(parse(body.clone()).unwrap_err(), vec![field], "{body}");
+        }
+        let file = json!({"type": "file", "content": " ", "attachment": {"url": "https://a.com/r.pdf", "name": " report.pdf ", "mimeType": "application/pdf", "size": 10}});
+        let parsed = parse(file).unwrap();
+        assert_eq!(
+            (parsed.content, parsed.attachment.unwrap().name),
+            (None, "report.pdf".to_owned())
+        );
+    }
+
+    #[test]
+    fn digests_compare_validated_messages() {
+        let a = parse(json!({"content": "hi"})).unwrap();
+        let b = parse(json!({"type": "text", "content": "  hi "})).unwrap();
+        let c = parse(json!({"content": "hello"})).unwrap();
+        assert_eq!(a.digest(), b.digest());
+        assert_ne!(a.digest(), c.digest());
+    }
+
+    #[test]
+    fn idempotency_keys() {
+        assert_eq!(
+            parse_idempotency_key(Some(b"abc-123")).unwrap().as_deref(),
+            Some("abc-123")
+        );
+        assert!(parse_idempotency_key(Some(b"")).is_err());
+        assert!(parse_idempotency_key(Some(b"has space")).is_err());
+        assert!(parse_idempotency_key(Some("k".repeat(129).as_bytes())).is_err());
+        assert!(parse_idempotency_key(Some("é".as_bytes())).is_err());
+        assert!(parse_idempotency_key(Some(&[0xff, 0x41])).is_err());
+        assert_eq!(parse_idempotency_key(None).unwrap(), None);
+    }
+}

@@ -1,0 +1,313 @@
+//! `MessageRepository`: history pages, sending (with idempotency), soft delete and read markers.
+//!
+//! History is ordered by `seq`, which the store assigns in commit order, so cursors never skip or
+//! repeat a message however many share a timestamp. A page is one range scan of the
+//! `(room_id, seq)` index.
+
+use super::memberships::uuid_at;
+use super::now_sql;
+use crate::auth::Caller;
+use crate::db::{transaction, Database, DbError, Row};
+use crate::error::{ApiError, Conflict};
+use crate::ids::{MessageId, RoomId, UserId};
+use crate::messages::{Attachment, Message, MessageKind, NewMessage, PageStart};
+
+/// Message columns; content and attachment are never read back once the message is deleted.
+macro_rules! message_columns {
+    () => {
+        "m.seq, m.id, m.room_id, m.author_id, m.author_name, m.kind, \
+         CASE WHEN m.deleted_at IS NULL THEN m.content END AS content, \
+         CASE WHEN m.deleted_at IS NULL THEN m.attachment_url END AS attachment_url, \
+         CASE WHEN m.deleted_at IS NULL THEN m.attachment_name END AS attachment_name, \
+         CASE WHEN m.deleted_at IS NULL THEN m.attachment_mime_type END AS attachment_mime_type, \
+         CASE WHEN m.deleted_at IS NULL THEN m.attachment_size END AS attachment_size, \
+         m.created_at, m.deleted_at"
+    };
+}
+
+/// `?1` room, `?2` exclusive upper bound, `?3` rows. Also the room's oldest `seq`, to tell
+/// whether anything older than the page exists.
+const OLDER_PAGE: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    ", (SELECT min(f.seq) FROM messages f WHERE f.room_id = ?1) AS oldest_seq \
+     FROM messages m WHERE m.room_id = ?1 AND m.seq < ?2 ORDER BY m.seq DESC LIMIT ?3"
+);
+
+/// `?1` room, `?2` exclusive lower bound, `?3` rows.
+const NEWER_PAGE: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    ", (SELECT min(f.seq) FROM messages f WHERE f.room_id = ?1) AS oldest_seq \
+     FROM messages m WHERE m.room_id = ?1 AND m.seq > ?2 ORDER BY m.seq ASC LIMIT ?3"
+);
+
+const FIND_MESSAGE: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages m WHERE m.room_id = ?1 AND m.id = ?2"
+);
+
+/// Sends only while the author is a member of the live room: the guard is in the statement.
+const INSERT_MESSAGE: &str = concat!(
+    "INSERT INTO messages (id, room_id, author_id, author_name, kind, content, attachment_url, attachment_name, \
+       attachment_mime_type, attachment_size, created_at) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ",
+    now_sql!(),
+    " WHERE EXISTS (SELECT 1 FROM rooms r WHERE r.id = ?2 AND r.deleted_at IS NULL) \
+       AND EXISTS (SELECT 1 FROM memberships me WHERE me.room_id = ?2 AND me.user_id = ?3) \
+     RETURNING seq, created_at"
+);
+
+const FIND_IDEMPOTENCY_KEY: &str = "SELECT request_hash, message_id FROM idempotency_keys \
+     WHERE user_id = ?1 AND room_id = ?2 AND idempotency_key = ?3";
+
+const INSERT_IDEMPOTENCY_KEY: &str = concat!(
+    "INSERT INTO idempotency_keys (user_id, room_id, idempotency_key, request_hash, message_id, created_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ",
+    now_sql!(),
+    ")"
+);
+
+/// `?1` room, `?2` message, `?3` caller. The author or an admin of the live room; deleting again
+/// keeps the first deletion.
+const SOFT_DELETE: &str = concat!(
+    "UPDATE messages SET deleted_at = coalesce(deleted_at, ",
+    now_sql!(),
+    "), deleted_by = coalesce(deleted_by, ?3) \
+     WHERE room_id = ?1 AND id = ?2 \
+       AND EXISTS (SELECT 1 FROM rooms r WHERE r.id = ?1 AND r.deleted_at IS NULL) \
+       AND (author_id = ?3 OR EXISTS (SELECT 1 FROM memberships a WHERE a.room_id = ?1 AND a.user_id = ?3 AND a.role = 'admin')) \
+     RETURNING id"
+);
+
+/// Moves a member's read marker forward, never back.
+const MARK_AS_READ: &str =
+    "UPDATE memberships SET last_read_seq = ?3 WHERE room_id = ?1 AND user_id = ?2 AND last_read_seq < ?3";
+
+/// A page of history, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessagePage {
+    pub messages: Vec<Message>,
+    /// More exist in the direction travelled (older for newest/before, newer for after).
+    pub has_more: bool,
+    /// Something older than the first message of the page exists.
+    pub has_older: bool,
+}
+
+/// What a send did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    Created(Message),
+    /// A retry with the same `Idempotency-Key` and body: the original message.
+    Replayed(Message),
+    /// The author is not a member of a live room (nothing was written).
+    NotAllowed,
+}
+
+/// Owns all message SQL.
+pub struct MessageRepository<'a> {
+    db: &'a dyn Database,
+}
+
+impl<'a> MessageRepository<'a> {
+    pub fn new(db: &'a dyn Database) -> Self {
+        MessageRepository { db }
+    }
+
+    /// One page of `room`'s history: a single indexed range scan of `limit + 1` rows.
+    pub fn find_page(
+        &self,
+        room: RoomId,
+        start: PageStart,
+        limit: u32,
+    ) -> Result<MessagePage, DbError> {
+        let (sql, bound, newest_first) = match start {
+            PageStart::Newest => (OLDER_PAGE, i64::MAX, true),
+            PageStart::Before(seq) => (OLDER_PAGE, seq, true),
+            PageStart::After(seq) => (NEWER_PAGE, seq, false),
+        };
+        let rows = self.db.execute(
+            sql,
+            &[
+                room.to_string().into(),
+                bound.into(),
+                (i64::from(limit) + 1).into(),
+            ],
+        )?;
+        let oldest_seq = rows
+            .first()
+            .map(|row| row.optional_integer(13))
+            .transpose()?
+            .flatten();
+        let mut messages = rows.iter().map(message).collect::<Result<Vec<_>, _>>()?;
+        let has_more = messages.len() > limit as usize;
+        messages.truncate(limit as usize);
+        if newest_first {
+            messages.reverse();
+        }
+        let has_older = match (messages.first(), oldest_seq) {
+            (Some(first), Some(oldest)) => first.seq > oldest,
+            _ => false,
+        };
+        Ok(MessagePage {
+            messages,
+            has_more,
+            has_older,
+        })
+    }
+
+    pub fn find(&self, room: RoomId, id: MessageId) -> Result<Option<Message>, DbError> {
+        let rows = self.db.execute(
+            FIND_MESSAGE,
+            &[room.to_string().into(), id.to_string().into()],
+        )?;
+        rows.first().map(message).transpose()
+    }
+
+    /// Sends `message` as `author`. With an idempotency key, a retry returns the original message
+    /// and a different body under the same key is a 409; the check and the write share one
+    /// transaction, so concurrent retries create one message.
+    pub fn create(
+        &self,
+        room: RoomId,
+        author: &Caller,
+        message: &NewMessage,
+        idempotency_key: Option<&str>,
+    ) -> Result<SendOutcome, ApiError> {
+        let Some(key) = idempotency_key else {
+            return self.insert(room, author, message);
+        };
+        let digest = message.digest();
+        let key_params = [
+            author.user_id.to_string().into(),
+            room.to_string().into(),
+            key.into(),
+        ];
+        transaction(self.db, |tx| {
+            let repository = MessageRepository::new(tx);
+            if let Some(row) = tx.execute(FIND_IDEMPOTENCY_KEY, &key_params)?.first() {
+                if row.text(0)? != digest {
+                    return Err(ApiError::Conflict(Conflict::IdempotencyConflict));
+                }
+                let original = MessageId(uuid_at(row, 1)?);
+                return match repository.find(room, original)? {
+                    Some(found) => Ok(SendOutcome::Replayed(found)),
+                    None => Err(ApiError::Internal(format!(
+                        "idempotency key names missing message {original}"
+                    ))),
+                };
+            }
+            let outcome = repository.insert(room, author, message)?;
+            if let SendOutcome::Created(created) = &outcome {
+                let mut params = key_params.to_vec();
+                params.push(digest.clone().into());
+                params.push(created.id.to_string().into());
+                tx.execute(INSERT_IDEMPOTENCY_KEY, &params)?;
+            }
+            Ok(outcome)
+        })
+    }
+
+    fn insert(
+        &self,
+        room: RoomId,
+        author: &Caller,
+        message: &NewMessage,
+    ) -> Result<SendOutcome, ApiError> {
+        let id = MessageId::new_random();
+        let attachment = message.attachment.as_ref();
+        let rows = self.db.execute(
+            INSERT_MESSAGE,
+            &[
+                id.to_string().into(),
+                room.to_string().into(),
+                author.user_id.to_string().into(),
+                author.display_name.clone().into(),
+                message.kind.as_str().into(),
+                message.content.clone().into(),
+                attachment.map(|a| a.url.clone()).into(),
+                attachment.map(|a| a.name.clone()).into(),
+                attachment.map(|a| a.mime_type.clone()).into(),
+                attachment.map(|a| a.size).into(),
+            ],
+        )?;
+        let Some(row) = rows.first() else {
+            return Ok(SendOutcome::NotAllowed);
+        };
+        Ok(SendOutcome::Created(Message {
+            id,
+            room_id: room,
+            author_id: author.user_id,
+            author_name: author.display_name.clone(),
+            kind: message.kind,
+            content: message.content.clone(),
+            attachment: message.attachment.clone(),
+            created_at: row.text(1)?.to_owned(),
+            deleted: false,
+            deleted_at: None,
+            seq: row.integer(0)?,
+        }))
+    }
+
+    /// Soft-deletes the message if `caller` is its author or an admin of the live room; `false`
+    /// when nothing matched. The content stays in the store for audit and is never served again.
+    pub fn soft_delete(
+        &self,
+        room: RoomId,
+        id: MessageId,
+        caller: UserId,
+    ) -> Result<bool, DbError> {
+        let rows = self.db.execute(
+            SOFT_DELETE,
+            &[
+                room.to_string().into(),
+                id.to_string().into(),
+                caller.to_string().into(),
+            ],
+        )?;
+        Ok(!rows.is_empty())
+    }
+
+    /// Moves `user`'s read marker in `room` forward to `seq` (never backwards).
+    pub fn mark_as_read(&self, room: RoomId, user: UserId, seq: i64) -> Result<(), DbError> {
+        self.db.execute(
+            MARK_AS_READ,
+            &[room.to_string().into(), user.to_string().into(), seq.into()],
+        )?;
+        Ok(())
+    }
+}
+
+fn message(row: Row<'_>) -> Result<Message, DbError> {
+    let kind = row.text(5)?;
+    let kind =
+        MessageKind::parse(kind).ok_or_else(|| DbError::Decode(format!("message kind {kind}")))?;
+    let deleted_at = row.optional_text(12)?.map(str::to_owned);
+    let attachment = match row.optional_text(7)? {
+        Some(url) if deleted_at.is_none() => Some(Attachment {
+            url: url.to_owned(),
+            name: row.text(8)?.to_owned(),
+            mime_type: row.text(9)?.to_owned(),
+            size: row.integer(10)?,
+        }),
+        _ => None,
+    };
+    Ok(Message {
+        seq: row.integer(0)?,
+        id: MessageId(uuid_at(row, 1)?),
+        room_id: RoomId(uuid_at(row, 2)?),
+        author_id: UserId(uuid_at(row, 3)?),
+        author_name: row.optional_text(4)?.map(str::to_owned),
+        kind,
+        content: if deleted_at.is_none() {
+            row.optional_text(6)?.map(str::to_owned)
+        } else {
+            None
+        },
+        attachment,
+        created_at: row.text(11)?.to_owned(),
+        deleted: deleted_at.is_some(),
+        deleted_at,
+    })
+}
