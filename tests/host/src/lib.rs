@@ -11,6 +11,7 @@
 
 pub mod manifest;
 pub mod routing;
+pub mod serve;
 pub mod sqlite;
 pub mod variables;
 

@@ -7,16 +7,10 @@
 //! The `default` database is `<state-dir>/sqlite_db.db`, as with `spin up`. Variables come from
 //! `SPIN_VARIABLE_<NAME>`.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use spin_test_host::{App, AppOptions, DatabaseLocation};
 
 struct Args {
@@ -65,48 +59,6 @@ async fn main() -> Result<()> {
         listener.local_addr()?,
         app.sqlite().path().display()
     );
-    loop {
-        let (stream, client) = listener.accept().await?;
-        let app = app.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                let app = app.clone();
-                async move { Ok::<_, Infallible>(serve_one(&app, request, client).await) }
-            });
-            if let Err(error) = http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
-                eprintln!("connection from {client}: {error}");
-            }
-        });
-    }
-}
-
-async fn serve_one(
-    app: &App,
-    request: hyper::Request<hyper::body::Incoming>,
-    client: SocketAddr,
-) -> hyper::Response<Full<Bytes>> {
-    let (parts, body) = request.into_parts();
-    let response = match body.collect().await {
-        Ok(body) => {
-            app.handle(
-                hyper::Request::from_parts(parts, body.to_bytes()),
-                &client.to_string(),
-            )
-            .await
-        }
-        Err(error) => Err(error.into()),
-    };
-    match response {
-        Ok(response) => response.map(Full::new),
-        Err(error) => {
-            eprintln!("host error: {error:#}");
-            let mut response = hyper::Response::new(Full::new(Bytes::new()));
-            *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
-            response
-        }
-    }
+    spin_test_host::serve::serve(app, listener).await?;
+    Ok(())
 }

@@ -1,0 +1,60 @@
+//! Serving an [`App`] over HTTP/1.1 on a TCP listener (the `serve` mode), as `spin up` would.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+
+use crate::App;
+
+/// Serves `app` on `listener` until the task is dropped or accepting fails.
+pub async fn serve(app: App, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    loop {
+        let (stream, client) = listener.accept().await?;
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                let app = app.clone();
+                async move { Ok::<_, Infallible>(serve_one(&app, request, client).await) }
+            });
+            if let Err(error) = http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                eprintln!("connection from {client}: {error}");
+            }
+        });
+    }
+}
+
+async fn serve_one(
+    app: &App,
+    request: hyper::Request<hyper::body::Incoming>,
+    client: SocketAddr,
+) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = request.into_parts();
+    let response = match body.collect().await {
+        Ok(body) => {
+            app.handle(
+                hyper::Request::from_parts(parts, body.to_bytes()),
+                &client.to_string(),
+            )
+            .await
+        }
+        Err(error) => Err(error.into()),
+    };
+    match response {
+        Ok(response) => response.map(Full::new),
+        Err(error) => {
+            eprintln!("host error: {error:#}");
+            let mut response = hyper::Response::new(Full::new(Bytes::new()));
+            *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+            response
+        }
+    }
+}
