@@ -104,10 +104,11 @@ struct Claims {
 /// Authenticates an `Authorization` header value.
 pub fn authenticate(authorization: Option<&str>, config: &AuthConfig) -> Result<Caller, ApiError> {
     let header = authorization.ok_or(ApiError::Unauthorized("missing bearer token"))?;
+    // The scheme name is case-insensitive (RFC 9110).
     let token = header
-        .strip_prefix("Bearer ")
-        .or_else(|| header.strip_prefix("bearer "))
-        .map(str::trim)
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .filter(|t| !t.is_empty())
         .ok_or(ApiError::Unauthorized("missing bearer token"))?;
     verify(token, config, unix_now())
@@ -378,5 +379,7 @@ mod tests {
         assert!(authenticate(None, &config()).is_err());
         assert!(authenticate(Some("Basic abc"), &config()).is_err());
         assert!(authenticate(Some("Bearer "), &config()).is_err());
+        let valid = token(json!({"sub": USER, "exp": unix_now() + 60}));
+        assert!(authenticate(Some(&format!("BEARER {valid}")), &config()).is_ok());
     }
 }

@@ -142,12 +142,17 @@ impl DbError {
     /// Classifies a driver's error text. Local SQLite and libSQL (`Hrana: ...`) word errors
     /// differently; these substrings are the ones both use.
     pub fn from_message(message: &str) -> DbError {
-        const UNAVAILABLE: [&str; 9] = [
+        const UNAVAILABLE: [&str; 14] = [
             "connection refused",
             "error trying to connect",
+            "error sending request",
             "connection reset",
+            "connection closed",
             "timed out",
             "dns error",
+            "bad gateway",
+            "service unavailable",
+            "gateway timeout",
             "database is locked",
             "unable to open database",
             "stream not found",
@@ -349,6 +354,14 @@ mod tests {
                 "unavailable",
             ),
             ("database is locked", "unavailable"),
+            (
+                "Hrana: `api error: `status=503 Service Unavailable``",
+                "unavailable",
+            ),
+            (
+                "Hrana: `error sending request: connection closed before message completed`",
+                "unavailable",
+            ),
             ("near \"SELEC\": syntax error", "other"),
         ];
         for (message, expected) in cases {

@@ -118,6 +118,10 @@ fn serve(request: &Request, params: &Params, endpoint: Endpoint) -> Response {
         Endpoint::Authenticated(handler) => {
             let auth = AuthConfig::from_spin_variables()?;
             let caller = authenticate(request::header(request, "authorization"), &auth)?;
+            // Every route refuses an oversized body, including those that ignore their body.
+            if request.body().len() > request::MAX_BODY_BYTES {
+                return Err(ApiError::PayloadTooLarge);
+            }
             let db = SpinDatabase::open_default()?;
             let api = ApiRequest {
                 request,

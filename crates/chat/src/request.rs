@@ -74,9 +74,9 @@ impl Query {
     ) -> Result<u32, ApiError> {
         match self.get(name)? {
             None => Ok(default),
-            Some(text) => text
-                .parse::<u32>()
-                .ok()
+            Some(text) => Some(text)
+                .filter(|t| t.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|t| t.parse::<u32>().ok())
                 .filter(|n| range.contains(n))
                 .ok_or_else(|| {
                     ApiError::invalid(

@@ -32,14 +32,12 @@ pub fn optional_bounded(
     }
 }
 
-/// The form text is compared and searched in: NFC-normalized and lowercased, so `É`, `é` and
-/// `e` + combining acute all meet.
+/// The form text is compared and searched in: NFC-normalized and fully case-folded (Unicode
+/// default case folding), so `É`, `é` and `e` + combining acute meet, and so do `STRASSE` and
+/// `straße`, `ΟΔΟΣ` and `οδος`.
 pub fn fold_case(text: &str) -> String {
-    text.nfc()
-        .collect::<String>()
-        .to_lowercase()
-        .nfc()
-        .collect()
+    let composed: String = text.nfc().collect();
+    caseless::default_case_fold_str(&composed).nfc().collect()
 }
 
 #[cfg(test)]
@@ -68,5 +66,7 @@ mod tests {
         assert_eq!(fold_case("Élan"), fold_case("élan"));
         assert_eq!(fold_case("E\u{301}lan"), fold_case("élan"));
         assert_ne!(fold_case("elan"), fold_case("élan"));
+        assert_eq!(fold_case("STRASSE"), fold_case("straße"));
+        assert_eq!(fold_case("ΟΔΟΣ"), fold_case("οδος"));
     }
 }

@@ -417,6 +417,9 @@ fn moderation_changes_roles_and_removes_members() {
         .assert_error(400, "VALIDATION_ERROR");
 }
 
+/// (method, path, body, caller, expected status)
+type Case<'a> = (&'a str, &'a str, Option<Value>, Option<&'a User>, u16);
+
 #[test]
 fn membership_authorization_matrix() {
     let app = TestApp::spawn();
@@ -445,7 +448,7 @@ fn membership_authorization_matrix() {
         let invitations = format!("/api/rooms/{id}/invitations");
         let invitee_invitation = format!("/api/rooms/{id}/invitations/{}", invitee.id);
         // (method, path, body, caller, expected)
-        let table: Vec<(&str, &str, Option<Value>, Option<&User>, u16)> = vec![
+        let table: Vec<Case> = vec![
             ("GET", &members, None, None, 401),
             (
                 "GET",
@@ -596,4 +599,17 @@ fn membership_checks_cost_one_statement() {
     let (_, statements) =
         app.count_statements(|| app.post(&room_path(&room, "/leave")).as_user(&bob).send());
     assert_eq!(statements, 1, "the guarded DELETE alone");
+}
+
+#[test]
+fn routes_that_ignore_their_body_still_refuse_one_over_64_kib() {
+    let app = TestApp::spawn();
+    let admin = User::new("Admin");
+    let room = create_room(&app, &admin, json!({"name": "Lobby"}));
+    let huge = "x".repeat(64 * 1024 + 1);
+    app.post(&room_path(&room, "/join"))
+        .as_user(&User::new("Bob"))
+        .raw_body("text/plain", huge)
+        .send()
+        .assert_error(413, "PAYLOAD_TOO_LARGE");
 }

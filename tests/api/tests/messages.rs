@@ -917,3 +917,34 @@ fn the_app_never_asks_the_host_for_changes_or_last_insert_rowid() {
         "libSQL answers 0 to both"
     );
 }
+
+#[test]
+fn an_author_who_left_a_private_room_cannot_reach_its_messages() {
+    let app = TestApp::spawn();
+    let admin = User::new("Admin");
+    let author = User::new("Author");
+    let room = id_of(&create_room(
+        &app,
+        &admin,
+        json!({"name": "Private", "isPrivate": true}),
+    ));
+    invite(&app, &admin, &room, &author);
+    join(&app, &author, &room);
+    let message = send_text(&app, &author, &room, "mine");
+    assert_eq!(
+        app.post(&format!("/api/rooms/{room}/leave"))
+            .as_user(&author)
+            .send()
+            .status,
+        204
+    );
+    let path = messages_path(&room, &format!("/{}", message["id"].as_str().unwrap()));
+    app.delete(&path)
+        .as_user(&author)
+        .send()
+        .assert_error(404, "NOT_FOUND");
+    assert_eq!(
+        app.get(&path).as_user(&admin).send().json()["data"]["deleted"],
+        false
+    );
+}

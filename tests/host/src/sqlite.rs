@@ -99,11 +99,7 @@ fn run_statement(
 ) -> Result<QueryResult, Error> {
     use rusqlite::types::{Value as SqlValue, ValueRef};
     let mut statement = connection.prepare(sql).map_err(io_error)?;
-    let columns: Vec<String> = statement
-        .column_names()
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+    let columns: Vec<String> = statement.column_names().map(str::to_owned).collect();
     let parameters = parameters.into_iter().map(|value| match value {
         Value::Integer(n) => SqlValue::Integer(n),
         Value::Real(x) => SqlValue::Real(x),

@@ -1,7 +1,7 @@
 //! `InvitationRepository`: invitations to rooms. Inviting checks, in the statement itself, that
 //! the room is live, the caller is its admin and the invitee is not a member.
 
-use super::memberships::{uuid_at, RoomUserRepository};
+use super::memberships::{guarded_write, uuid_at, RoomUserRepository};
 use super::now_sql;
 use crate::db::{Database, DbError, Row};
 use crate::error::{ApiError, Conflict};
@@ -63,41 +63,48 @@ impl<'a> InvitationRepository<'a> {
             invitee.to_string().into(),
             admin.to_string().into(),
         ];
-        if let Some(row) = self.db.execute(INVITE, &params)?.first() {
-            return Ok(InviteOutcome::Invited(invitation(row)?));
-        }
-        let access = RoomUserRepository::new(self.db).access_with_target(room, admin, invitee)?;
-        let access = require_admin(access)?;
-        if access.target_role.is_some() {
-            return Err(ApiError::Conflict(Conflict::AlreadyMember));
-        }
-        let existing = self.db.execute(
-            FIND_INVITATION,
-            &[room.to_string().into(), invitee.to_string().into()],
-        )?;
-        match existing.first() {
-            Some(row) => Ok(InviteOutcome::AlreadyInvited(invitation(row)?)),
-            None => Err(ApiError::Internal(
+        let insert = |db: &dyn Database| {
+            if let Some(row) = db.execute(INVITE, &params)?.first() {
+                return Ok(Some(InviteOutcome::Invited(invitation(row)?)));
+            }
+            // Nothing inserted: the invitation that exists is the answer, if the caller may invite.
+            let access = require_admin(
+                RoomUserRepository::new(db).access_with_target(room, admin, invitee)?,
+            )?;
+            if access.target_is_member() {
+                return Err(ApiError::Conflict(Conflict::AlreadyMember));
+            }
+            let existing = db.execute(
+                FIND_INVITATION,
+                &[room.to_string().into(), invitee.to_string().into()],
+            )?;
+            Ok(existing
+                .first()
+                .map(invitation)
+                .transpose()?
+                .map(InviteOutcome::AlreadyInvited))
+        };
+        let explain = |_: &dyn Database| {
+            Ok(ApiError::Internal(
                 "invitation neither inserted nor found".into(),
-            )),
-        }
+            ))
+        };
+        guarded_write(self.db, insert, explain)
     }
 
     /// Revokes `invitee`'s invitation; when nothing matched, says why (404, 403).
     pub fn revoke(&self, room: RoomId, invitee: UserId, admin: UserId) -> Result<(), ApiError> {
-        let rows = self.db.execute(
-            REVOKE,
-            &[
-                room.to_string().into(),
-                invitee.to_string().into(),
-                admin.to_string().into(),
-            ],
-        )?;
-        if !rows.is_empty() {
-            return Ok(());
-        }
-        let access = RoomUserRepository::new(self.db).access_with_target(room, admin, invitee)?;
-        Err(refusal(access, |a| a.target_invited, false))
+        let params = [
+            room.to_string().into(),
+            invitee.to_string().into(),
+            admin.to_string().into(),
+        ];
+        let revoke = |db: &dyn Database| Ok(db.execute(REVOKE, &params)?.first().map(|_| ()));
+        let explain = |db: &dyn Database| {
+            let access = RoomUserRepository::new(db).access_with_target(room, admin, invitee)?;
+            Ok(refusal(access, |a| a.target_invited, false))
+        };
+        guarded_write(self.db, revoke, explain)
     }
 
     /// One page of the room's pending invitations, oldest first, and how many there are.

@@ -173,15 +173,17 @@ impl<'a> RoomUserRepository<'a> {
             target.to_string().into(),
             caller.to_string().into(),
         ];
-        if !self.db.execute(REMOVE_MEMBER, &params)?.is_empty() {
-            return Ok(());
-        }
-        let access = self.access_with_target(room, caller, target)?;
-        Err(refusal(
-            access,
-            RoomAccess::target_is_member,
-            target == caller,
-        ))
+        let remove =
+            |db: &dyn Database| Ok(db.execute(REMOVE_MEMBER, &params)?.first().map(|_| ()));
+        let explain = |db: &dyn Database| {
+            let access = RoomUserRepository::new(db).access_with_target(room, caller, target)?;
+            Ok(refusal(
+                access,
+                RoomAccess::target_is_member,
+                target == caller,
+            ))
+        };
+        guarded_write(self.db, remove, explain)
     }
 
     /// Gives `target` a new role; only an admin may, and the last admin keeps theirs.
@@ -198,11 +200,18 @@ impl<'a> RoomUserRepository<'a> {
             caller.to_string().into(),
             role.as_str().into(),
         ];
-        if let Some(row) = self.db.execute(SET_ROLE, &params)?.first() {
-            return Ok(membership(row)?);
-        }
-        let access = self.access_with_target(room, caller, target)?;
-        Err(refusal(access, RoomAccess::target_is_member, false))
+        let update = |db: &dyn Database| {
+            Ok(db
+                .execute(SET_ROLE, &params)?
+                .first()
+                .map(membership)
+                .transpose()?)
+        };
+        let explain = |db: &dyn Database| {
+            let access = RoomUserRepository::new(db).access_with_target(room, caller, target)?;
+            Ok(refusal(access, RoomAccess::target_is_member, false))
+        };
+        guarded_write(self.db, update, explain)
     }
 
     /// One page of the room's members, `joinedAt` ascending, and how many there are.
@@ -224,6 +233,24 @@ impl<'a> RoomUserRepository<'a> {
         let members = rows.iter().map(membership).collect::<Result<Vec<_>, _>>()?;
         Ok((members, u64::try_from(total).unwrap_or(0)))
     }
+}
+
+/// Runs a write whose statement carries its own guards. On the hot path that is one statement.
+/// When the guards refuse, the write is tried again and the refusal explained inside one
+/// `BEGIN IMMEDIATE` transaction, so the explanation describes the state the write saw (a
+/// concurrent change cannot turn a 409 into a 500).
+pub(crate) fn guarded_write<T>(
+    db: &dyn Database,
+    write: impl Fn(&dyn Database) -> Result<Option<T>, ApiError>,
+    explain: impl FnOnce(&dyn Database) -> Result<ApiError, ApiError>,
+) -> Result<T, ApiError> {
+    if let Some(done) = write(db)? {
+        return Ok(done);
+    }
+    transaction(db, |tx| match write(tx)? {
+        Some(done) => Ok(done),
+        None => Err(explain(tx)?),
+    })
 }
 
 fn role(text: Option<&str>) -> Result<Option<Role>, DbError> {

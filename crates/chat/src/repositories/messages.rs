@@ -69,14 +69,17 @@ const INSERT_IDEMPOTENCY_KEY: &str = concat!(
     ")"
 );
 
-/// `?1` room, `?2` message, `?3` caller. The author or an admin of the live room; deleting again
+/// `?1` room, `?2` message, `?3` caller. The author or an admin of the live room, which the
+/// caller must be able to see (an author who left a private room gets its 404); deleting again
 /// keeps the first deletion.
 const SOFT_DELETE: &str = concat!(
     "UPDATE messages SET deleted_at = coalesce(deleted_at, ",
     now_sql!(),
     "), deleted_by = coalesce(deleted_by, ?3) \
      WHERE room_id = ?1 AND id = ?2 \
-       AND EXISTS (SELECT 1 FROM rooms r WHERE r.id = ?1 AND r.deleted_at IS NULL) \
+       AND EXISTS (SELECT 1 FROM rooms r WHERE r.id = ?1 AND r.deleted_at IS NULL AND (r.is_private = 0 \
+         OR EXISTS (SELECT 1 FROM memberships v WHERE v.room_id = ?1 AND v.user_id = ?3) \
+         OR EXISTS (SELECT 1 FROM invitations i WHERE i.room_id = ?1 AND i.user_id = ?3))) \
        AND (author_id = ?3 OR EXISTS (SELECT 1 FROM memberships a WHERE a.room_id = ?1 AND a.user_id = ?3 AND a.role = 'admin')) \
      RETURNING id"
 );
