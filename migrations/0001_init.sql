@@ -92,11 +92,9 @@ CREATE TABLE idempotency_keys (
     request_hash    TEXT NOT NULL,
     message_id      TEXT NOT NULL REFERENCES messages (id),
     created_at      TEXT NOT NULL,
+    -- Also serves the purge of a sender's keys older than 24 hours.
     PRIMARY KEY (user_id, room_id, idempotency_key)
 );
-
--- Expiry of keys older than their retention.
-CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
 
 CREATE INDEX idempotency_keys_room ON idempotency_keys (room_id);
 

@@ -29,17 +29,11 @@ fn ready(_: &Request) -> Result<Reply, ApiError> {
     let not_ready = |error: chat::db::DbError| ApiError::NotReady(error.to_string());
     let db = SpinDatabase::open_default().map_err(not_ready)?;
     let version = migrations::ensure_current(&db).map_err(not_ready)?;
-    Ok(Reply::ok(
-        json!({ "status": "ready", "schemaVersion": version }),
-    ))
+    Ok(Reply::ok(json!({ "status": "ready", "schemaVersion": version })))
 }
 
 fn openapi(_: &Request) -> Result<Reply, ApiError> {
-    let document: serde_json::Value = serde_json::from_str(OPENAPI_JSON)
-        .map_err(|e| ApiError::Internal(format!("openapi.json: {e}")))?;
-    Ok(Reply {
-        status: 200,
-        body: Some(document),
-        headers: Vec::new(),
-    })
+    let document: serde_json::Value =
+        serde_json::from_str(OPENAPI_JSON).map_err(|e| ApiError::Internal(format!("openapi.json: {e}")))?;
+    Ok(Reply { status: 200, body: Some(document), headers: Vec::new() })
 }

@@ -17,18 +17,9 @@ fn handle(request: Request) -> Response {
         .route("/api/rooms/:id/join", &[post(join)])
         .route("/api/rooms/:id/leave", &[post(leave)])
         .route("/api/rooms/:id/members", &[get(list_members)])
-        .route(
-            "/api/rooms/:id/members/:userId",
-            &[put(change_role), delete(remove_member)],
-        )
-        .route(
-            "/api/rooms/:id/invitations",
-            &[post(invite), get(list_invitations)],
-        )
-        .route(
-            "/api/rooms/:id/invitations/:userId",
-            &[delete(revoke_invitation)],
-        )
+        .route("/api/rooms/:id/members/:userId", &[put(change_role), delete(remove_member)])
+        .route("/api/rooms/:id/invitations", &[post(invite), get(list_invitations)])
+        .route("/api/rooms/:id/invitations/:userId", &[delete(revoke_invitation)])
         .handle(request)
 }
 
@@ -80,8 +71,7 @@ fn change_role(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = room_id(api)?;
     let target = user_id(api)?;
     let body: RoleBody = api.json()?;
-    let membership =
-        RoomUserRepository::new(api.db).set_role(room, target, api.caller.user_id, body.role)?;
+    let membership = RoomUserRepository::new(api.db).set_role(room, target, api.caller.user_id, body.role)?;
     Ok(Reply::ok(membership))
 }
 

@@ -16,14 +16,8 @@ use spin_sdk::http_component;
 #[http_component]
 fn handle(request: Request) -> Response {
     Routes::new()
-        .route(
-            "/api/rooms/:id/messages",
-            &[get(list_messages), post(send_message)],
-        )
-        .route(
-            "/api/rooms/:id/messages/:messageId",
-            &[get(get_message), delete(delete_message)],
-        )
+        .route("/api/rooms/:id/messages", &[get(list_messages), post(send_message)])
+        .route("/api/rooms/:id/messages/:messageId", &[get(get_message), delete(delete_message)])
         .handle(request)
 }
 
@@ -52,16 +46,8 @@ fn list_messages(api: &ApiRequest) -> Result<Reply, ApiError> {
     let pagination = CursorPagination {
         limit: request.limit,
         has_more: page.has_more,
-        prev_cursor: page
-            .messages
-            .first()
-            .filter(|_| page.has_older)
-            .map(|m| cursors.encode(room, m.seq)),
-        next_cursor: page
-            .messages
-            .last()
-            .map(|m| cursors.encode(room, m.seq))
-            .or(sent_after),
+        prev_cursor: page.messages.first().filter(|_| page.has_older).map(|m| cursors.encode(room, m.seq)),
+        next_cursor: page.messages.last().map(|m| cursors.encode(room, m.seq)).or(sent_after),
     };
     Ok(Reply::list(page.messages, pagination).with_etag(api.header("if-none-match")))
 }
@@ -69,19 +55,13 @@ fn list_messages(api: &ApiRequest) -> Result<Reply, ApiError> {
 fn send_message(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = room_id(api)?;
     let message = NewMessage::parse(api.json()?)?;
-    let idempotency_key =
-        parse_idempotency_key(api.request.header("idempotency-key").map(|v| v.as_bytes()))?;
+    let idempotency_key = parse_idempotency_key(api.request.header("idempotency-key").map(|v| v.as_bytes()))?;
     let members = RoomUserRepository::new(api.db);
     if idempotency_key.is_some() {
         // Only members may replay a key, so a former member learns nothing from one.
         require_member(members.access(room, api.caller.user_id)?)?;
     }
-    match MessageRepository::new(api.db).create(
-        room,
-        api.caller,
-        &message,
-        idempotency_key.as_deref(),
-    )? {
+    match MessageRepository::new(api.db).create(room, api.caller, &message, idempotency_key.as_deref())? {
         SendOutcome::Created(created) => {
             let location = format!("/api/rooms/{room}/messages/{}", created.id);
             Ok(Reply::created(created, location))
@@ -99,9 +79,7 @@ fn get_message(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = room_id(api)?;
     let id = message_id(api)?;
     require_member(RoomUserRepository::new(api.db).access(room, api.caller.user_id)?)?;
-    let message = MessageRepository::new(api.db)
-        .find(room, id)?
-        .ok_or(ApiError::NotFound)?;
+    let message = MessageRepository::new(api.db).find(room, id)?.ok_or(ApiError::NotFound)?;
     Ok(Reply::ok(message))
 }
 

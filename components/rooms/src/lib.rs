@@ -14,10 +14,7 @@ use spin_sdk::http_component;
 fn handle(request: Request) -> Response {
     Routes::new()
         .route("/api/rooms", &[get(list_rooms), post(create_room)])
-        .route(
-            "/api/rooms/:id",
-            &[get(get_room), put(update_room), delete(delete_room)],
-        )
+        .route("/api/rooms/:id", &[get(get_room), put(update_room), delete(delete_room)])
         .handle(request)
 }
 

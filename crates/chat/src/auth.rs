@@ -52,24 +52,15 @@ impl AuthConfig {
             )));
         }
         let optional = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
-        Ok(AuthConfig {
-            secret: secret.as_bytes().to_vec(),
-            issuer: optional(issuer),
-            audience: optional(audience),
-        })
+        Ok(AuthConfig { secret: secret.as_bytes().to_vec(), issuer: optional(issuer), audience: optional(audience) })
     }
 
     /// Reads the Spin variables of the running component.
     pub fn from_spin_variables() -> Result<Self, ApiError> {
         let read = |name: &str| {
-            spin_sdk::variables::get(name)
-                .map_err(|e| ApiError::Internal(format!("variable {name}: {e}")))
+            spin_sdk::variables::get(name).map_err(|e| ApiError::Internal(format!("variable {name}: {e}")))
         };
-        AuthConfig::new(
-            &read("jwt_secret")?,
-            &read("jwt_issuer")?,
-            &read("jwt_audience")?,
-        )
+        AuthConfig::new(&read("jwt_secret")?, &read("jwt_issuer")?, &read("jwt_audience")?)
     }
 
     /// The secret, for deriving other keys (e.g. for signing cursors).
@@ -115,10 +106,7 @@ pub fn authenticate(authorization: Option<&str>, config: &AuthConfig) -> Result<
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// Verifies a compact JWT at time `now` (seconds since the epoch).
@@ -134,22 +122,15 @@ pub fn verify(token: &str, config: &AuthConfig, now: i64) -> Result<Caller, ApiE
     if header.alg != "HS256" {
         return Err(ApiError::Unauthorized("unsupported token algorithm"));
     }
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature_b64)
-        .map_err(|_| MALFORMED)?;
+    let signature = URL_SAFE_NO_PAD.decode(signature_b64).map_err(|_| MALFORMED)?;
     let mut mac = HmacSha256::new_from_slice(&config.secret).map_err(|_| MALFORMED)?;
     mac.update(header_b64.as_bytes());
     mac.update(b".");
     mac.update(claims_b64.as_bytes());
-    mac.verify_slice(&signature)
-        .map_err(|_| ApiError::Unauthorized("invalid token signature"))?;
+    mac.verify_slice(&signature).map_err(|_| ApiError::Unauthorized("invalid token signature"))?;
 
     let claims: Claims = decode_json(claims_b64).ok_or(MALFORMED)?;
-    let exp = claims
-        .exp
-        .as_ref()
-        .and_then(numeric_date)
-        .ok_or(ApiError::Unauthorized("token has no valid exp"))?;
+    let exp = claims.exp.as_ref().and_then(numeric_date).ok_or(ApiError::Unauthorized("token has no valid exp"))?;
     if now > exp.saturating_add(LEEWAY_SECONDS) {
         return Err(ApiError::Unauthorized("token expired"));
     }
@@ -187,20 +168,12 @@ pub fn verify(token: &str, config: &AuthConfig, now: i64) -> Result<Caller, ApiE
         .map(str::trim)
         .filter(|n| (1..=MAX_NAME_CHARS).contains(&n.chars().count()))
         .map(str::to_owned);
-    Ok(Caller {
-        user_id,
-        display_name,
-    })
+    Ok(Caller { user_id, display_name })
 }
 
 /// A JWT NumericDate: an integer or a finite number of seconds.
 fn numeric_date(value: &Value) -> Option<i64> {
-    value.as_i64().or_else(|| {
-        value
-            .as_f64()
-            .filter(|x| x.is_finite())
-            .map(|x| x.floor() as i64)
-    })
+    value.as_i64().or_else(|| value.as_f64().filter(|x| x.is_finite()).map(|x| x.floor() as i64))
 }
 
 fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Option<T> {
@@ -242,20 +215,12 @@ mod tests {
         let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
         let mut mac = HmacSha256::new_from_slice(secret).unwrap();
         mac.update(format!("{header}.{payload}").as_bytes());
-        format!(
-            "{header}.{payload}.{}",
-            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-        )
+        format!("{header}.{payload}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
     }
 
     #[test]
     fn accepts_a_valid_token() {
-        let caller = verify(
-            &token(json!({"sub": USER, "exp": NOW + 60, "name": "  Ada  "})),
-            &config(),
-            NOW,
-        )
-        .unwrap();
+        let caller = verify(&token(json!({"sub": USER, "exp": NOW + 60, "name": "  Ada  "})), &config(), NOW).unwrap();
         assert_eq!(caller.user_id.to_string(), USER);
         assert_eq!(caller.display_name.as_deref(), Some("Ada"));
     }
@@ -269,14 +234,7 @@ mod tests {
         );
         let cases: Vec<(&str, String)> = vec![
             ("alg none", alg_none),
-            (
-                "alg HS512",
-                with_header(
-                    r#"{"alg":"HS512"}"#,
-                    json!({"sub": USER, "exp": NOW + 60}),
-                    SECRET.as_bytes(),
-                ),
-            ),
+            ("alg HS512", with_header(r#"{"alg":"HS512"}"#, json!({"sub": USER, "exp": NOW + 60}), SECRET.as_bytes())),
             (
                 "wrong secret",
                 with_header(
@@ -285,65 +243,39 @@ mod tests {
                     b"another-secret-another-secret-xx",
                 ),
             ),
-            (
-                "expired beyond leeway",
-                token(json!({"sub": USER, "exp": NOW - 31})),
-            ),
+            ("expired beyond leeway", token(json!({"sub": USER, "exp": NOW - 31}))),
             ("missing exp", token(json!({"sub": USER}))),
             ("string exp", token(json!({"sub": USER, "exp": "tomorrow"}))),
             ("missing sub", token(json!({"exp": NOW + 60}))),
-            (
-                "non-UUID sub",
-                token(json!({"sub": "alice", "exp": NOW + 60})),
-            ),
-            (
-                "nbf in the future",
-                token(json!({"sub": USER, "exp": NOW + 600, "nbf": NOW + 31})),
-            ),
+            ("non-UUID sub", token(json!({"sub": "alice", "exp": NOW + 60}))),
+            ("nbf in the future", token(json!({"sub": USER, "exp": NOW + 600, "nbf": NOW + 31}))),
             ("two parts", "a.b".to_owned()),
             ("garbage", "not a token".to_owned()),
             ("tampered claims", {
                 let t = token(json!({"sub": USER, "exp": NOW + 60}));
                 let mut parts: Vec<String> = t.split('.').map(str::to_owned).collect();
-                parts[1] =
-                    URL_SAFE_NO_PAD.encode(json!({"sub": USER, "exp": NOW + 6000}).to_string());
+                parts[1] = URL_SAFE_NO_PAD.encode(json!({"sub": USER, "exp": NOW + 6000}).to_string());
                 parts.join(".")
             }),
         ];
         for (case, token) in cases {
             let result = verify(&token, &config(), NOW);
-            assert!(
-                matches!(result, Err(ApiError::Unauthorized(_))),
-                "{case}: {result:?}"
-            );
+            assert!(matches!(result, Err(ApiError::Unauthorized(_))), "{case}: {result:?}");
         }
     }
 
     #[test]
     fn leeway_is_thirty_seconds() {
-        assert!(verify(
-            &token(json!({"sub": USER, "exp": NOW - 30})),
-            &config(),
-            NOW
-        )
-        .is_ok());
-        assert!(verify(
-            &token(json!({"sub": USER, "exp": NOW + 60, "nbf": NOW + 30})),
-            &config(),
-            NOW
-        )
-        .is_ok());
+        assert!(verify(&token(json!({"sub": USER, "exp": NOW - 30})), &config(), NOW).is_ok());
+        assert!(verify(&token(json!({"sub": USER, "exp": NOW + 60, "nbf": NOW + 30})), &config(), NOW).is_ok());
     }
 
     #[test]
     fn issuer_and_audience_are_checked_when_configured() {
         let strict = AuthConfig::new(SECRET, "chat-idp", "chat-api").unwrap();
-        let good = token(
-            json!({"sub": USER, "exp": NOW + 60, "iss": "chat-idp", "aud": ["other", "chat-api"]}),
-        );
+        let good = token(json!({"sub": USER, "exp": NOW + 60, "iss": "chat-idp", "aud": ["other", "chat-api"]}));
         assert!(verify(&good, &strict, NOW).is_ok());
-        let wrong_iss =
-            token(json!({"sub": USER, "exp": NOW + 60, "iss": "evil", "aud": "chat-api"}));
+        let wrong_iss = token(json!({"sub": USER, "exp": NOW + 60, "iss": "evil", "aud": "chat-api"}));
         assert!(verify(&wrong_iss, &strict, NOW).is_err());
         let no_aud = token(json!({"sub": USER, "exp": NOW + 60, "iss": "chat-idp"}));
         assert!(verify(&no_aud, &strict, NOW).is_err());
@@ -352,13 +284,7 @@ mod tests {
     #[test]
     fn name_claim_is_ignored_unless_1_to_100_characters() {
         let name_of = |name: Value| {
-            verify(
-                &token(json!({"sub": USER, "exp": NOW + 60, "name": name})),
-                &config(),
-                NOW,
-            )
-            .unwrap()
-            .display_name
+            verify(&token(json!({"sub": USER, "exp": NOW + 60, "name": name})), &config(), NOW).unwrap().display_name
         };
         assert_eq!(name_of(json!("   ")), None);
         assert_eq!(name_of(json!("é".repeat(100))), Some("é".repeat(100)));
@@ -368,10 +294,7 @@ mod tests {
 
     #[test]
     fn short_secrets_are_a_configuration_error() {
-        assert!(matches!(
-            AuthConfig::new("short", "", ""),
-            Err(ApiError::Internal(_))
-        ));
+        assert!(matches!(AuthConfig::new("short", "", ""), Err(ApiError::Internal(_))));
     }
 
     #[test]

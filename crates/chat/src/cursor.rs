@@ -28,9 +28,7 @@ impl CursorCodec {
     pub fn new(secret: &[u8]) -> CursorCodec {
         let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes keys of any length");
         mac.update(b"chat-rooms message cursor v1");
-        CursorCodec {
-            key: mac.finalize().into_bytes().into(),
-        }
+        CursorCodec { key: mac.finalize().into_bytes().into() }
     }
 
     fn mac(&self, room: RoomId, seq: i64) -> [u8; MAC_BYTES] {
@@ -64,8 +62,7 @@ impl CursorCodec {
         let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes keys of any length");
         mac.update(room.0.as_bytes());
         mac.update(&seq.to_be_bytes());
-        mac.verify_truncated_left(&bytes[9..])
-            .map_err(|_| invalid())?;
+        mac.verify_truncated_left(&bytes[9..]).map_err(|_| invalid())?;
         Ok(seq)
     }
 }
@@ -81,25 +78,15 @@ mod tests {
         let cursor = codec.encode(room, 42);
         assert_eq!(codec.decode(room, &cursor, "before").unwrap(), 42);
         assert_eq!(codec.encode(room, 42), cursor, "stable");
-        assert!(
-            codec
-                .decode(RoomId::new_random(), &cursor, "before")
-                .is_err(),
-            "another room"
-        );
+        assert!(codec.decode(RoomId::new_random(), &cursor, "before").is_err(), "another room");
         let other_key = CursorCodec::new(b"another-secret-another-secret-xx");
         assert!(other_key.decode(room, &cursor, "before").is_err());
         let mut tampered = URL_SAFE_NO_PAD.decode(&cursor).unwrap();
         tampered[8] ^= 1;
-        assert!(codec
-            .decode(room, &URL_SAFE_NO_PAD.encode(tampered), "before")
-            .is_err());
+        assert!(codec.decode(room, &URL_SAFE_NO_PAD.encode(tampered), "before").is_err());
         for garbage in ["", "abc", "!!!!", &"A".repeat(400)] {
             let error = codec.decode(room, garbage, "after").unwrap_err();
-            assert_eq!(
-                error,
-                ApiError::invalid("after", "is not a cursor issued for this room")
-            );
+            assert_eq!(error, ApiError::invalid("after", "is not a cursor issued for this room"));
         }
     }
 }

@@ -77,17 +77,13 @@ pub struct Row<'a> {
 
 impl<'a> Row<'a> {
     fn value(&self, index: usize) -> Result<&'a SqlValue, DbError> {
-        self.values
-            .get(index)
-            .ok_or_else(|| DbError::Decode(format!("no column {index}")))
+        self.values.get(index).ok_or_else(|| DbError::Decode(format!("no column {index}")))
     }
 
     pub fn integer(&self, index: usize) -> Result<i64, DbError> {
         match self.value(index)? {
             SqlValue::Integer(n) => Ok(*n),
-            other => Err(DbError::Decode(format!(
-                "column {index}: expected integer, got {other:?}"
-            ))),
+            other => Err(DbError::Decode(format!("column {index}: expected integer, got {other:?}"))),
         }
     }
 
@@ -98,9 +94,7 @@ impl<'a> Row<'a> {
     pub fn text(&self, index: usize) -> Result<&'a str, DbError> {
         match self.value(index)? {
             SqlValue::Text(s) => Ok(s),
-            other => Err(DbError::Decode(format!(
-                "column {index}: expected text, got {other:?}"
-            ))),
+            other => Err(DbError::Decode(format!("column {index}: expected text, got {other:?}"))),
         }
     }
 
@@ -161,10 +155,7 @@ impl DbError {
         let lower = message.to_lowercase();
         if lower.contains("unique constraint failed") {
             DbError::UniqueViolation(message.to_owned())
-        } else if ["no such table", "no such column", "has no column named"]
-            .iter()
-            .any(|n| lower.contains(n))
-        {
+        } else if ["no such table", "no such column", "has no column named"].iter().any(|n| lower.contains(n)) {
             DbError::SchemaOutdated(message.to_owned())
         } else if UNAVAILABLE.iter().any(|needle| lower.contains(needle)) {
             DbError::Unavailable(message.to_owned())
@@ -189,10 +180,7 @@ impl fmt::Debug for dyn Database + '_ {
 /// Runs `work` inside `BEGIN IMMEDIATE` ... `COMMIT`, rolling back when it fails. `IMMEDIATE`
 /// takes the write lock up front, so concurrent writers queue instead of failing mid-transaction
 /// (on local SQLite with Spin's 5 s busy timeout, and on libSQL alike).
-pub fn transaction<T, E>(
-    db: &dyn Database,
-    work: impl FnOnce(&dyn Database) -> Result<T, E>,
-) -> Result<T, E>
+pub fn transaction<T, E>(db: &dyn Database, work: impl FnOnce(&dyn Database) -> Result<T, E>) -> Result<T, E>
 where
     E: From<DbError>,
 {
@@ -247,10 +235,7 @@ impl Database for SpinDatabase {
                 SqlValue::Null => Value::Null,
             })
             .collect();
-        let result = self
-            .connection
-            .execute(sql, &params)
-            .map_err(from_spin_error)?;
+        let result = self.connection.execute(sql, &params).map_err(from_spin_error)?;
         let rows = result
             .rows
             .into_iter()
@@ -279,9 +264,7 @@ fn from_spin_error(error: spin_sdk::sqlite3::Error) -> DbError {
         Error::NoSuchDatabase => {
             DbError::Other("no such database: check sqlite_databases and the runtime config".into())
         }
-        Error::AccessDenied => {
-            DbError::Other("access denied: the component does not list this database".into())
-        }
+        Error::AccessDenied => DbError::Other("access denied: the component does not list this database".into()),
         Error::InvalidConnection => DbError::Unavailable("invalid connection".into()),
     }
 }
@@ -319,9 +302,7 @@ pub(crate) mod testing {
                         .map(|i| match row.get_ref(i)? {
                             ValueRef::Integer(n) => Ok(SqlValue::Integer(n)),
                             ValueRef::Real(x) => Ok(SqlValue::Real(x)),
-                            ValueRef::Text(t) => {
-                                Ok(SqlValue::Text(String::from_utf8_lossy(t).into_owned()))
-                            }
+                            ValueRef::Text(t) => Ok(SqlValue::Text(String::from_utf8_lossy(t).into_owned())),
                             ValueRef::Blob(b) => Ok(SqlValue::Blob(b.to_vec())),
                             ValueRef::Null => Ok(SqlValue::Null),
                         })
@@ -343,25 +324,13 @@ mod tests {
     fn classifies_local_and_libsql_error_texts() {
         let cases = [
             ("UNIQUE constraint failed: rooms.name_key", "unique"),
-            (
-                "Hrana: `stream error: SQLITE_CONSTRAINT: UNIQUE constraint failed: t.id`",
-                "unique",
-            ),
+            ("Hrana: `stream error: SQLITE_CONSTRAINT: UNIQUE constraint failed: t.id`", "unique"),
             ("no such table: rooms", "schema"),
             ("table rooms has no column named description_key", "schema"),
-            (
-                "Hrana: `api error: `error sending request: Connection refused (os error 111)``",
-                "unavailable",
-            ),
+            ("Hrana: `api error: `error sending request: Connection refused (os error 111)``", "unavailable"),
             ("database is locked", "unavailable"),
-            (
-                "Hrana: `api error: `status=503 Service Unavailable``",
-                "unavailable",
-            ),
-            (
-                "Hrana: `error sending request: connection closed before message completed`",
-                "unavailable",
-            ),
+            ("Hrana: `api error: `status=503 Service Unavailable``", "unavailable"),
+            ("Hrana: `error sending request: connection closed before message completed`", "unavailable"),
             ("near \"SELEC\": syntax error", "other"),
         ];
         for (message, expected) in cases {
@@ -378,8 +347,7 @@ mod tests {
     #[test]
     fn a_failed_transaction_is_rolled_back() {
         let db = testing::MemoryDatabase::new();
-        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)", &[])
-            .unwrap();
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)", &[]).unwrap();
         let result: Result<(), DbError> = transaction(&db, |tx| {
             tx.execute("INSERT INTO t (id) VALUES (1)", &[])?;
             tx.execute("INSERT INTO t (id) VALUES (1)", &[])?;
@@ -392,9 +360,7 @@ mod tests {
 
     #[test]
     fn a_column_of_the_wrong_type_is_an_error_not_a_panic() {
-        let rows = Rows {
-            rows: vec![vec![SqlValue::Null]],
-        };
+        let rows = Rows { rows: vec![vec![SqlValue::Null]] };
         let row = rows.first().unwrap();
         assert!(row.integer(0).is_err());
         assert!(row.text(3).is_err());

@@ -17,10 +17,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
+        FieldError { field: field.into(), message: message.into() }
     }
 }
 
@@ -51,9 +48,7 @@ impl Conflict {
             Conflict::LastAdmin => "the room's last admin cannot leave, be demoted or be removed",
             Conflict::NotMember => "you are not a member of this room",
             Conflict::AlreadyMember => "the user is already a member of this room",
-            Conflict::IdempotencyConflict => {
-                "this Idempotency-Key was already used with a different request"
-            }
+            Conflict::IdempotencyConflict => "this Idempotency-Key was already used with a different request",
         }
     }
 }
@@ -143,16 +138,10 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method not allowed on this route".into(),
             ApiError::Conflict(conflict) => conflict.message().into(),
             ApiError::PayloadTooLarge => "the request body exceeds 64 KiB".into(),
-            ApiError::UnsupportedMediaType => {
-                "the request body must be JSON (Content-Type: application/json)".into()
-            }
-            ApiError::Database(DbError::Unavailable(_)) => {
-                "the service is temporarily unavailable, retry later".into()
-            }
+            ApiError::UnsupportedMediaType => "the request body must be JSON (Content-Type: application/json)".into(),
+            ApiError::Database(DbError::Unavailable(_)) => "the service is temporarily unavailable, retry later".into(),
             ApiError::Database(_) | ApiError::Internal(_) => "internal error".into(),
-            ApiError::NotReady(_) => {
-                "not ready: the database is unreachable or its schema is not current".into()
-            }
+            ApiError::NotReady(_) => "not ready: the database is unreachable or its schema is not current".into(),
         }
     }
 

@@ -27,11 +27,7 @@ pub struct ApiRequest<'a> {
 
 impl ApiRequest<'_> {
     /// A path parameter parsed by `parse` (e.g. `RoomId::parse_param`), reported under `field`.
-    pub fn path_param<T>(
-        &self,
-        name: &str,
-        parse: fn(&str, &str) -> Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
+    pub fn path_param<T>(&self, name: &str, parse: fn(&str, &str) -> Result<T, ApiError>) -> Result<T, ApiError> {
         parse(self.params.get(name).unwrap_or_default(), name)
     }
 
@@ -73,41 +69,26 @@ impl Default for Routes {
 
 impl Routes {
     pub fn new() -> Self {
-        Routes {
-            router: Router::new(),
-        }
+        Routes { router: Router::new() }
     }
 
     /// Serves `path` with one endpoint per method; any other method answers 405 with `Allow`.
     pub fn route(mut self, path: &str, endpoints: &[(Method, Endpoint)]) -> Self {
         for (method, endpoint) in endpoints {
             let endpoint = *endpoint;
-            self.router.add(
-                path,
-                method.clone(),
-                move |request: Request, params: Params| serve(&request, &params, endpoint),
-            );
+            self.router
+                .add(path, method.clone(), move |request: Request, params: Params| serve(&request, &params, endpoint));
         }
-        let allow = endpoints
-            .iter()
-            .map(|(method, _)| method.to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let allow = endpoints.iter().map(|(method, _)| method.to_string()).collect::<Vec<_>>().join(", ");
         self.router.any(path, move |request: Request, _: Params| {
-            respond(&request, |_| {
-                Err(ApiError::MethodNotAllowed {
-                    allow: allow.clone(),
-                })
-            })
+            respond(&request, |_| Err(ApiError::MethodNotAllowed { allow: allow.clone() }))
         });
         self
     }
 
     /// Answers every request: paths no route matches get the 404 envelope.
     pub fn handle(mut self, request: Request) -> Response {
-        self.router.any("/*", |request: Request, _: Params| {
-            respond(&request, |_| Err(ApiError::NotFound))
-        });
+        self.router.any("/*", |request: Request, _: Params| respond(&request, |_| Err(ApiError::NotFound)));
         self.router.handle(request)
     }
 }
@@ -123,14 +104,7 @@ fn serve(request: &Request, params: &Params, endpoint: Endpoint) -> Response {
                 return Err(ApiError::PayloadTooLarge);
             }
             let db = SpinDatabase::open_default()?;
-            let api = ApiRequest {
-                request,
-                params,
-                caller: &caller,
-                db: &db,
-                auth: &auth,
-                request_id,
-            };
+            let api = ApiRequest { request, params, caller: &caller, db: &db, auth: &auth, request_id };
             with_current_schema(&db, || handler(&api))
         }
     })
@@ -138,10 +112,7 @@ fn serve(request: &Request, params: &Params, endpoint: Endpoint) -> Response {
 
 /// Runs `work`; when it meets a missing table or column, migrates the store and runs it once more.
 /// This is how a fresh `spin up` gets its schema without a manual step (see [`migrations`]).
-pub fn with_current_schema(
-    db: &dyn Database,
-    work: impl Fn() -> Result<Reply, ApiError>,
-) -> Result<Reply, ApiError> {
+pub fn with_current_schema(db: &dyn Database, work: impl Fn() -> Result<Reply, ApiError>) -> Result<Reply, ApiError> {
     match work() {
         Err(ApiError::Database(DbError::SchemaOutdated(detail))) => {
             eprintln!("schema out of date ({detail}); applying migrations");

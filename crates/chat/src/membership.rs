@@ -65,9 +65,7 @@ impl RoomAccess {
 
 /// 404 for a room that does not exist or that the caller may not see.
 pub fn require_visible(access: Option<RoomAccess>) -> Result<RoomAccess, ApiError> {
-    access
-        .filter(RoomAccess::is_visible)
-        .ok_or(ApiError::NotFound)
+    access.filter(RoomAccess::is_visible).ok_or(ApiError::NotFound)
 }
 
 /// Members only: 404 where the room is invisible, 403 `NOT_MEMBER` where it is visible.
@@ -93,11 +91,7 @@ pub fn require_admin(access: Option<RoomAccess>) -> Result<RoomAccess, ApiError>
 /// Why an admin's change to `target` (role, removal, invitation) did not apply, in the
 /// contract's order of checks: the room (404), the target (404 unless `target_exists`), the
 /// permission (403: admins, or the target itself when `self_service`), the last admin (409).
-pub fn refusal(
-    access: Option<RoomAccess>,
-    target_exists: fn(&RoomAccess) -> bool,
-    self_service: bool,
-) -> ApiError {
+pub fn refusal(access: Option<RoomAccess>, target_exists: fn(&RoomAccess) -> bool, self_service: bool) -> ApiError {
     let Ok(access) = require_visible(access) else {
         return ApiError::NotFound;
     };
@@ -138,14 +132,7 @@ mod tests {
     use super::*;
 
     fn access(is_private: bool, role: Option<Role>, invited: bool) -> Option<RoomAccess> {
-        Some(RoomAccess {
-            is_private,
-            role,
-            invited,
-            target_role: role,
-            target_invited: invited,
-            admin_count: 1,
-        })
+        Some(RoomAccess { is_private, role, invited, target_role: role, target_invited: invited, admin_count: 1 })
     }
 
     #[test]
@@ -153,30 +140,9 @@ mod tests {
         use Role::*;
         // (private, role, invited) → (visible, member route, admin route)
         let table = [
-            (
-                false,
-                None,
-                false,
-                Ok(()),
-                Err("NOT_MEMBER"),
-                Err("FORBIDDEN"),
-            ),
-            (
-                true,
-                None,
-                false,
-                Err("NOT_FOUND"),
-                Err("NOT_FOUND"),
-                Err("NOT_FOUND"),
-            ),
-            (
-                true,
-                None,
-                true,
-                Ok(()),
-                Err("NOT_MEMBER"),
-                Err("FORBIDDEN"),
-            ),
+            (false, None, false, Ok(()), Err("NOT_MEMBER"), Err("FORBIDDEN")),
+            (true, None, false, Err("NOT_FOUND"), Err("NOT_FOUND"), Err("NOT_FOUND")),
+            (true, None, true, Ok(()), Err("NOT_MEMBER"), Err("FORBIDDEN")),
             (true, Some(Member), false, Ok(()), Ok(()), Err("FORBIDDEN")),
             (false, Some(Admin), false, Ok(()), Ok(()), Ok(())),
             (true, Some(Admin), false, Ok(()), Ok(()), Ok(())),
@@ -184,21 +150,9 @@ mod tests {
         let code = |r: Result<RoomAccess, ApiError>| r.map(|_| ()).map_err(|e| e.code());
         for (private, role, invited, visible, member, admin) in table {
             let a = access(private, role, invited);
-            assert_eq!(
-                code(require_visible(a)),
-                visible,
-                "{private} {role:?} {invited}"
-            );
-            assert_eq!(
-                code(require_member(a)),
-                member,
-                "{private} {role:?} {invited}"
-            );
-            assert_eq!(
-                code(require_admin(a)),
-                admin,
-                "{private} {role:?} {invited}"
-            );
+            assert_eq!(code(require_visible(a)), visible, "{private} {role:?} {invited}");
+            assert_eq!(code(require_member(a)), member, "{private} {role:?} {invited}");
+            assert_eq!(code(require_admin(a)), admin, "{private} {role:?} {invited}");
         }
         assert_eq!(require_visible(None).unwrap_err(), ApiError::NotFound);
     }

@@ -105,32 +105,22 @@ impl NewMessage {
         let (content, attachment) = match kind {
             MessageKind::Text => {
                 if body.attachment.is_some() {
-                    errors.push(FieldError::new(
-                        "attachment",
-                        "is not allowed on text messages",
-                    ));
+                    errors.push(FieldError::new("attachment", "is not allowed on text messages"));
                 }
                 let content = match body.content.as_deref() {
                     None => Err(FieldError::new("content", "is required for text messages")),
                     Some(content) => text::bounded("content", content, 1, CONTENT_MAX_CHARS),
                 };
-                (
-                    content.map(Some).map_err(|e| errors.push(e)).ok().flatten(),
-                    None,
-                )
+                (content.map(Some).map_err(|e| errors.push(e)).ok().flatten(), None)
             }
             MessageKind::Image | MessageKind::File => {
-                let caption =
-                    text::optional_bounded("content", body.content.as_deref(), CONTENT_MAX_CHARS)
-                        .map_err(|e| errors.push(e))
-                        .ok()
-                        .flatten();
+                let caption = text::optional_bounded("content", body.content.as_deref(), CONTENT_MAX_CHARS)
+                    .map_err(|e| errors.push(e))
+                    .ok()
+                    .flatten();
                 let attachment = match body.attachment {
                     None => {
-                        errors.push(FieldError::new(
-                            "attachment",
-                            "is required for image and file messages",
-                        ));
+                        errors.push(FieldError::new("attachment", "is required for image and file messages"));
                         None
                     }
                     Some(attachment) => validate_attachment(attachment, kind, &mut errors),
@@ -139,11 +129,7 @@ impl NewMessage {
             }
         };
         if errors.is_empty() {
-            Ok(NewMessage {
-                kind,
-                content,
-                attachment,
-            })
+            Ok(NewMessage { kind, content, attachment })
         } else {
             Err(ApiError::Validation(errors))
         }
@@ -153,60 +139,34 @@ impl NewMessage {
     /// an `Idempotency-Key`.
     pub fn digest(&self) -> String {
         let canonical = serde_json::to_string(self).unwrap_or_default();
-        Sha256::digest(canonical.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        Sha256::digest(canonical.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 
-fn validate_attachment(
-    attachment: Attachment,
-    kind: MessageKind,
-    errors: &mut Vec<FieldError>,
-) -> Option<Attachment> {
+fn validate_attachment(attachment: Attachment, kind: MessageKind, errors: &mut Vec<FieldError>) -> Option<Attachment> {
     let before = errors.len();
     let url = attachment.url.trim().to_owned();
-    let is_https = url::Url::parse(&url)
-        .is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some_and(|h| !h.is_empty()));
+    let is_https =
+        url::Url::parse(&url).is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some_and(|h| !h.is_empty()));
     if url.chars().count() > URL_MAX_CHARS || !is_https {
         errors.push(FieldError::new(
             "attachment.url",
             format!("must be an https URL of at most {URL_MAX_CHARS} characters"),
         ));
     }
-    let name = text::bounded(
-        "attachment.name",
-        &attachment.name,
-        1,
-        ATTACHMENT_NAME_MAX_CHARS,
-    )
-    .map_err(|e| errors.push(e))
-    .unwrap_or_default();
+    let name = text::bounded("attachment.name", &attachment.name, 1, ATTACHMENT_NAME_MAX_CHARS)
+        .map_err(|e| errors.push(e))
+        .unwrap_or_default();
     let mime_type = attachment.mime_type.trim().to_ascii_lowercase();
     if !is_media_type(&mime_type) {
-        errors.push(FieldError::new(
-            "attachment.mimeType",
-            "must be a media type such as image/png",
-        ));
+        errors.push(FieldError::new("attachment.mimeType", "must be a media type such as image/png"));
     } else if kind == MessageKind::Image && !mime_type.starts_with("image/") {
-        errors.push(FieldError::new(
-            "attachment.mimeType",
-            "must be image/* for image messages",
-        ));
+        errors.push(FieldError::new("attachment.mimeType", "must be image/* for image messages"));
     }
     if !(0..=ATTACHMENT_MAX_BYTES).contains(&attachment.size) {
-        errors.push(FieldError::new(
-            "attachment.size",
-            format!("must be 0 to {ATTACHMENT_MAX_BYTES} bytes"),
-        ));
+        errors.push(FieldError::new("attachment.size", format!("must be 0 to {ATTACHMENT_MAX_BYTES} bytes")));
     }
-    (errors.len() == before).then_some(Attachment {
-        url,
-        name,
-        mime_type,
-        size: attachment.size,
-    })
+    (errors.len() == before).then_some(Attachment { url, name, mime_type, size: attachment.size })
 }
 
 /// `type/subtype`, each an RFC 6838 restricted name.
@@ -214,9 +174,7 @@ fn is_media_type(text: &str) -> bool {
     let restricted_name = |part: &str| {
         (1..=127).contains(&part.len())
             && part.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && part
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c))
+            && part.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c))
     };
     matches!(text.split_once('/'), Some((kind, subtype)) if restricted_name(kind) && restricted_name(subtype))
 }
@@ -225,16 +183,10 @@ fn is_media_type(text: &str) -> bool {
 pub fn parse_idempotency_key(value: Option<&[u8]>) -> Result<Option<String>, ApiError> {
     match value {
         None => Ok(None),
-        Some(key)
-            if (1..=IDEMPOTENCY_KEY_MAX_CHARS).contains(&key.len())
-                && key.iter().all(u8::is_ascii_graphic) =>
-        {
+        Some(key) if (1..=IDEMPOTENCY_KEY_MAX_CHARS).contains(&key.len()) && key.iter().all(u8::is_ascii_graphic) => {
             Ok(Some(String::from_utf8_lossy(key).into_owned()))
         }
-        Some(_) => Err(ApiError::invalid(
-            "Idempotency-Key",
-            "must be 1 to 128 visible ASCII characters",
-        )),
+        Some(_) => Err(ApiError::invalid("Idempotency-Key", "must be 1 to 128 visible ASCII characters")),
     }
 }
 
@@ -257,19 +209,10 @@ pub struct MessagePageRequest {
 }
 
 impl MessagePageRequest {
-    pub fn from_query(
-        query: &Query,
-        room: RoomId,
-        cursors: &CursorCodec,
-    ) -> Result<Self, ApiError> {
+    pub fn from_query(query: &Query, room: RoomId, cursors: &CursorCodec) -> Result<Self, ApiError> {
         let limit = query.integer_in("limit", 1..=MAX_MESSAGE_LIMIT, DEFAULT_MESSAGE_LIMIT)?;
         let start = match (query.get("before")?, query.get("after")?) {
-            (Some(_), Some(_)) => {
-                return Err(ApiError::invalid(
-                    "before",
-                    "give before or after, not both",
-                ))
-            }
+            (Some(_), Some(_)) => return Err(ApiError::invalid("before", "give before or after, not both")),
             (Some(cursor), None) => PageStart::Before(cursors.decode(room, cursor, "before")?),
             (None, Some(cursor)) => PageStart::After(cursors.decode(room, cursor, "after")?),
             (None, None) => PageStart::Newest,
@@ -284,8 +227,7 @@ mod tests {
     use serde_json::json;
 
     fn parse(body: serde_json::Value) -> Result<NewMessage, Vec<String>> {
-        let body: SendMessageBody =
-            serde_json::from_value(body).map_err(|e| vec![e.to_string()])?;
+        let body: SendMessageBody = serde_json::from_value(body).map_err(|e| vec![e.to_string()])?;
         NewMessage::parse(body).map_err(|e| match e {
             ApiError::Validation(details) => details.into_iter().map(|d| d.field).collect(),
             other => vec![other.to_string()],
@@ -298,64 +240,29 @@ mod tests {
 
     #[test]
     fn text_messages() {
-        assert_eq!(
-            parse(json!({"content": "  hi  "}))
-                .unwrap()
-                .content
-                .as_deref(),
-            Some("hi")
-        );
-        assert_eq!(
-            parse(json!({"content": "  "})).unwrap_err(),
-            vec!["content"]
-        );
+        assert_eq!(parse(json!({"content": "  hi  "})).unwrap().content.as_deref(), Some("hi"));
+        assert_eq!(parse(json!({"content": "  "})).unwrap_err(), vec!["content"]);
         assert_eq!(parse(json!({})).unwrap_err(), vec!["content"]);
         assert!(parse(json!({"content": "é".repeat(1000)})).is_ok());
-        assert_eq!(
-            parse(json!({"content": "é".repeat(1001)})).unwrap_err(),
-            vec!["content"]
-        );
-        let with_attachment = json!({"content": "x", "attachment": {"url": "https://a.b/c", "name": "n", "mimeType": "a/b", "size": 1}});
+        assert_eq!(parse(json!({"content": "é".repeat(1001)})).unwrap_err(), vec!["content"]);
+        let with_attachment =
+            json!({"content": "x", "attachment": {"url": "https://a.b/c", "name": "n", "mimeType": "a/b", "size": 1}});
         assert_eq!(parse(with_attachment).unwrap_err(), vec!["attachment"]);
     }
 
     #[test]
     fn attachment_rules() {
         assert!(parse(image("https://cdn.example.com/cat.png", "image/png", 0)).is_ok());
-        assert!(parse(image(
-            "https://cdn.example.com/cat.png",
-            "IMAGE/PNG",
-            ATTACHMENT_MAX_BYTES
-        ))
-        .is_ok());
+        assert!(parse(image("https://cdn.example.com/cat.png", "IMAGE/PNG", ATTACHMENT_MAX_BYTES)).is_ok());
         let cases = [
-            (
-                image("http://cdn.example.com/cat.png", "image/png", 1),
-                "attachment.url",
-            ),
+            (image("http://cdn.example.com/cat.png", "image/png", 1), "attachment.url"),
             (image("not a url", "image/png", 1), "attachment.url"),
-            (
-                image(
-                    &format!("https://a.com/{}", "x".repeat(2040)),
-                    "image/png",
-                    1,
-                ),
-                "attachment.url",
-            ),
-            (
-                image("https://a.com/x", "application/pdf", 1),
-                "attachment.mimeType",
-            ),
+            (image(&format!("https://a.com/{}", "x".repeat(2040)), "image/png", 1), "attachment.url"),
+            (image("https://a.com/x", "application/pdf", 1), "attachment.mimeType"),
             (image("https://a.com/x", "png", 1), "attachment.mimeType"),
-            (
-                image("https://a.com/x", "image/png; charset=x", 1),
-                "attachment.mimeType",
-            ),
+            (image("https://a.com/x", "image/png; charset=x", 1), "attachment.mimeType"),
             (image("https://a.com/x", "image/png", -1), "attachment.size"),
-            (
-                image("https://a.com/x", "image/png", ATTACHMENT_MAX_BYTES + 1),
-                "attachment.size",
-            ),
+            (image("https://a.com/x", "image/png", ATTACHMENT_MAX_BYTES + 1), "attachment.size"),
             (json!({"type": "file"}), "attachment"),
         ];
         for (body, field) in cases {
@@ -363,10 +270,7 @@ mod tests {
         }
         let file = json!({"type": "file", "content": " ", "attachment": {"url": "https://a.com/r.pdf", "name": " report.pdf ", "mimeType": "application/pdf", "size": 10}});
         let parsed = parse(file).unwrap();
-        assert_eq!(
-            (parsed.content, parsed.attachment.unwrap().name),
-            (None, "report.pdf".to_owned())
-        );
+        assert_eq!((parsed.content, parsed.attachment.unwrap().name), (None, "report.pdf".to_owned()));
     }
 
     #[test]
@@ -380,10 +284,7 @@ mod tests {
 
     #[test]
     fn idempotency_keys() {
-        assert_eq!(
-            parse_idempotency_key(Some(b"abc-123")).unwrap().as_deref(),
-            Some("abc-123")
-        );
+        assert_eq!(parse_idempotency_key(Some(b"abc-123")).unwrap().as_deref(), Some("abc-123"));
         assert!(parse_idempotency_key(Some(b"")).is_err());
         assert!(parse_idempotency_key(Some(b"has space")).is_err());
         assert!(parse_idempotency_key(Some("k".repeat(129).as_bytes())).is_err());

@@ -22,11 +22,8 @@ pub struct Migration {
 }
 
 /// Every migration, in order. The files in `migrations/` are the single source of the schema.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_init",
-    sql: include_str!("../../../migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "0001_init", sql: include_str!("../../../migrations/0001_init.sql") }];
 
 /// The schema version this build of the app expects.
 pub fn latest_version() -> i64 {
@@ -64,10 +61,7 @@ pub fn ensure_current(db: &dyn Database) -> Result<i64, DbError> {
             for statement in split_statements(migration.sql) {
                 tx.execute(statement, &[])?;
             }
-            tx.execute(
-                INSERT_VERSION,
-                &[SqlValue::Integer(migration.version), migration.name.into()],
-            )?;
+            tx.execute(INSERT_VERSION, &[SqlValue::Integer(migration.version), migration.name.into()])?;
             version = migration.version;
         }
         Ok(version)
@@ -110,11 +104,7 @@ pub fn split_statements(sql: &str) -> Vec<&str> {
         i += 1;
     }
     statements.push(&sql[start.min(sql.len())..]);
-    statements
-        .into_iter()
-        .map(strip_comments_and_space)
-        .filter(|s| !s.is_empty())
-        .collect()
+    statements.into_iter().map(strip_comments_and_space).filter(|s| !s.is_empty()).collect()
 }
 
 /// Trims leading whitespace and whole-line `--` comments, so comment-only pieces vanish.
@@ -137,24 +127,14 @@ mod tests {
     fn splits_on_semicolons_outside_quotes_and_comments() {
         let sql = "-- a; comment\nCREATE TABLE a (x TEXT DEFAULT ';');\n/* b; */ INSERT INTO a VALUES ('--;');\n-- trailing\n";
         let statements = split_statements(sql);
-        assert_eq!(
-            statements,
-            vec![
-                "CREATE TABLE a (x TEXT DEFAULT ';')",
-                "/* b; */ INSERT INTO a VALUES ('--;')"
-            ]
-        );
+        assert_eq!(statements, vec!["CREATE TABLE a (x TEXT DEFAULT ';')", "/* b; */ INSERT INTO a VALUES ('--;')"]);
     }
 
     #[test]
     fn migration_files_hold_no_triggers() {
         for migration in MIGRATIONS {
             for statement in split_statements(migration.sql) {
-                assert!(
-                    !statement.to_uppercase().contains("CREATE TRIGGER"),
-                    "{}",
-                    migration.name
-                );
+                assert!(!statement.to_uppercase().contains("CREATE TRIGGER"), "{}", migration.name);
             }
         }
     }
@@ -165,22 +145,10 @@ mod tests {
         assert_eq!(current_version(&db).unwrap(), 0);
         assert_eq!(ensure_current(&db).unwrap(), latest_version());
         assert_eq!(ensure_current(&db).unwrap(), latest_version());
-        let rows = db
-            .execute("SELECT count(*) AS n FROM schema_migrations", &[])
-            .unwrap();
-        assert_eq!(
-            rows.first().unwrap().integer(0).unwrap(),
-            MIGRATIONS.len() as i64
-        );
-        for table in [
-            "rooms",
-            "memberships",
-            "invitations",
-            "messages",
-            "idempotency_keys",
-        ] {
-            db.execute(&format!("SELECT count(*) AS n FROM {table}"), &[])
-                .unwrap();
+        let rows = db.execute("SELECT count(*) AS n FROM schema_migrations", &[]).unwrap();
+        assert_eq!(rows.first().unwrap().integer(0).unwrap(), MIGRATIONS.len() as i64);
+        for table in ["rooms", "memberships", "invitations", "messages", "idempotency_keys"] {
+            db.execute(&format!("SELECT count(*) AS n FROM {table}"), &[]).unwrap();
         }
     }
 
@@ -188,17 +156,10 @@ mod tests {
     fn every_foreign_key_has_an_index() {
         let db = MemoryDatabase::new();
         ensure_current(&db).unwrap();
-        let tables = db
-            .execute("SELECT name FROM sqlite_master WHERE type = 'table'", &[])
-            .unwrap();
+        let tables = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'", &[]).unwrap();
         for table in tables.iter() {
             let table = table.text(0).unwrap();
-            let keys = db
-                .execute(
-                    &format!("SELECT \"from\" FROM pragma_foreign_key_list('{table}')"),
-                    &[],
-                )
-                .unwrap();
+            let keys = db.execute(&format!("SELECT \"from\" FROM pragma_foreign_key_list('{table}')"), &[]).unwrap();
             for key in keys.iter() {
                 let column = key.text(0).unwrap();
                 let leading = db
@@ -208,10 +169,7 @@ mod tests {
                         &[table.into(), column.into()],
                     )
                     .unwrap();
-                assert!(
-                    leading.first().unwrap().integer(0).unwrap() > 0,
-                    "{table}.{column} has no index"
-                );
+                assert!(leading.first().unwrap().integer(0).unwrap() > 0, "{table}.{column} has no index");
             }
         }
     }

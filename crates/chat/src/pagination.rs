@@ -37,12 +37,7 @@ impl PageRequest {
     /// The pagination object for a page of this request out of `total` items.
     pub fn pagination(&self, total: u64) -> PagePagination {
         let seen = u64::from(self.page) * u64::from(self.limit);
-        PagePagination {
-            page: self.page,
-            limit: self.limit,
-            total,
-            has_more: seen < total,
-        }
+        PagePagination { page: self.page, limit: self.limit, total, has_more: seen < total }
     }
 }
 
@@ -57,21 +52,8 @@ mod tests {
     #[test]
     fn defaults_and_bounds() {
         assert_eq!(page("").unwrap(), PageRequest { page: 1, limit: 20 });
-        assert_eq!(
-            page("page=3&limit=100").unwrap(),
-            PageRequest {
-                page: 3,
-                limit: 100
-            }
-        );
-        for bad in [
-            "page=0",
-            "limit=0",
-            "limit=101",
-            "page=x",
-            "limit=2.0",
-            "page=1&page=2",
-        ] {
+        assert_eq!(page("page=3&limit=100").unwrap(), PageRequest { page: 3, limit: 100 });
+        for bad in ["page=0", "limit=0", "limit=101", "page=x", "limit=2.0", "page=1&page=2"] {
             assert!(page(bad).is_err(), "{bad}");
         }
         match page("page=0&limit=0").unwrap_err() {

@@ -22,9 +22,7 @@ pub fn request_id(request: &Request) -> String {
 
 fn is_valid_request_id(id: &str) -> bool {
     (1..=MAX_REQUEST_ID_CHARS).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// A header's value as text, if present and valid UTF-8.
@@ -40,11 +38,7 @@ pub struct Query {
 
 impl Query {
     pub fn parse(raw: &str) -> Query {
-        Query {
-            pairs: form_urlencoded::parse(raw.as_bytes())
-                .into_owned()
-                .collect(),
-        }
+        Query { pairs: form_urlencoded::parse(raw.as_bytes()).into_owned().collect() }
     }
 
     pub fn from_request(request: &Request) -> Query {
@@ -53,11 +47,7 @@ impl Query {
 
     /// The single value of `name`, if given.
     pub fn get(&self, name: &str) -> Result<Option<&str>, ApiError> {
-        let mut values = self
-            .pairs
-            .iter()
-            .filter(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str());
+        let mut values = self.pairs.iter().filter(|(key, _)| key == name).map(|(_, value)| value.as_str());
         let first = values.next();
         if values.next().is_some() {
             return Err(ApiError::invalid(name, "must be given at most once"));
@@ -66,12 +56,7 @@ impl Query {
     }
 
     /// An integer parameter within `range`, or `default` when absent.
-    pub fn integer_in(
-        &self,
-        name: &str,
-        range: std::ops::RangeInclusive<u32>,
-        default: u32,
-    ) -> Result<u32, ApiError> {
+    pub fn integer_in(&self, name: &str, range: std::ops::RangeInclusive<u32>, default: u32) -> Result<u32, ApiError> {
         match self.get(name)? {
             None => Ok(default),
             Some(text) => Some(text)
@@ -79,14 +64,7 @@ impl Query {
                 .and_then(|t| t.parse::<u32>().ok())
                 .filter(|n| range.contains(n))
                 .ok_or_else(|| {
-                    ApiError::invalid(
-                        name,
-                        format!(
-                            "must be an integer from {} to {}",
-                            range.start(),
-                            range.end()
-                        ),
-                    )
+                    ApiError::invalid(name, format!("must be an integer from {} to {}", range.start(), range.end()))
                 }),
         }
     }
@@ -108,18 +86,14 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> 
     parse_json_body(request.body(), header(request, "content-type"))
 }
 
-pub fn parse_json_body<T: DeserializeOwned>(
-    body: &[u8],
-    content_type: Option<&str>,
-) -> Result<T, ApiError> {
+pub fn parse_json_body<T: DeserializeOwned>(body: &[u8], content_type: Option<&str>) -> Result<T, ApiError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge);
     }
     if !content_type.is_some_and(is_json_media_type) {
         return Err(ApiError::UnsupportedMediaType);
     }
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
     if !value.is_object() {
         return Err(ApiError::invalid("body", "must be a JSON object"));
     }
@@ -137,31 +111,17 @@ fn field_error(path: &str, message: &str) -> FieldError {
     // serde reports a missing field at the enclosing object; name the field itself.
     if let Some(rest) = message.strip_prefix("missing field `") {
         let missing = rest.split('`').next().unwrap_or_default();
-        let field = if path == "." {
-            missing.to_owned()
-        } else {
-            format!("{path}.{missing}")
-        };
+        let field = if path == "." { missing.to_owned() } else { format!("{path}.{missing}") };
         return FieldError::new(field, "is required");
     }
-    let field = if path == "." {
-        "body".to_owned()
-    } else {
-        path.to_owned()
-    };
+    let field = if path == "." { "body".to_owned() } else { path.to_owned() };
     FieldError::new(field, message)
 }
 
 /// `application/json` or any `application/*+json`, parameters (e.g. charset) allowed.
 fn is_json_media_type(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 #[cfg(test)]
@@ -187,24 +147,12 @@ mod tests {
     fn body_rules() {
         assert!(parse(r#"{"name":"a"}"#, Some("application/json; charset=utf-8")).is_ok());
         assert!(parse(r#"{"name":"a"}"#, Some("application/merge-patch+json")).is_ok());
-        assert_eq!(
-            parse(r#"{"name":"a"}"#, None).unwrap_err(),
-            ApiError::UnsupportedMediaType
-        );
-        assert_eq!(
-            parse(r#"{"name":"a"}"#, Some("text/plain")).unwrap_err(),
-            ApiError::UnsupportedMediaType
-        );
+        assert_eq!(parse(r#"{"name":"a"}"#, None).unwrap_err(), ApiError::UnsupportedMediaType);
+        assert_eq!(parse(r#"{"name":"a"}"#, Some("text/plain")).unwrap_err(), ApiError::UnsupportedMediaType);
         assert_eq!(parse("", JSON).unwrap_err().code(), "INVALID_JSON");
-        assert_eq!(
-            parse("{\"name\":", JSON).unwrap_err().code(),
-            "INVALID_JSON"
-        );
+        assert_eq!(parse("{\"name\":", JSON).unwrap_err().code(), "INVALID_JSON");
         let oversized = format!(r#"{{"name":"{}"}}"#, "a".repeat(MAX_BODY_BYTES));
-        assert_eq!(
-            parse(&oversized, JSON).unwrap_err(),
-            ApiError::PayloadTooLarge
-        );
+        assert_eq!(parse(&oversized, JSON).unwrap_err(), ApiError::PayloadTooLarge);
     }
 
     #[test]
@@ -215,10 +163,7 @@ mod tests {
         };
         assert_eq!(details(r#"{"name":"a","colour":"red"}"#)[0].field, "colour");
         assert_eq!(details(r#"{"name":5}"#)[0].field, "name");
-        assert_eq!(
-            details(r#"{"name":"a","isPrivate":"yes"}"#)[0].field,
-            "isPrivate"
-        );
+        assert_eq!(details(r#"{"name":"a","isPrivate":"yes"}"#)[0].field, "isPrivate");
         assert_eq!(details(r#"{}"#)[0].field, "name");
         assert_eq!(details(r#"[1]"#)[0].field, "body");
     }
@@ -240,14 +185,8 @@ mod tests {
         assert!(query.flag("joined").is_err());
         assert_eq!(query.get("search").unwrap(), Some("a%b"));
         assert_eq!(query.integer_in("missing", 1..=100, 20).unwrap(), 20);
-        assert!(Query::parse("limit=0")
-            .integer_in("limit", 1..=100, 20)
-            .is_err());
-        assert!(Query::parse("limit=-1")
-            .integer_in("limit", 1..=100, 20)
-            .is_err());
-        assert!(Query::parse("page=1.5")
-            .integer_in("page", 1..=u32::MAX, 1)
-            .is_err());
+        assert!(Query::parse("limit=0").integer_in("limit", 1..=100, 20).is_err());
+        assert!(Query::parse("limit=-1").integer_in("limit", 1..=100, 20).is_err());
+        assert!(Query::parse("page=1.5").integer_in("page", 1..=u32::MAX, 1).is_err());
     }
 }

@@ -62,19 +62,11 @@ impl Reply {
     }
 
     pub fn no_content() -> Reply {
-        Reply {
-            status: 204,
-            body: None,
-            headers: Vec::new(),
-        }
+        Reply { status: 204, body: None, headers: Vec::new() }
     }
 
     pub fn with_status(status: u16, data: impl Serialize) -> Reply {
-        Reply {
-            status,
-            body: Some(json!({ "data": to_value(data) })),
-            headers: Vec::new(),
-        }
+        Reply { status, body: Some(json!({ "data": to_value(data) })), headers: Vec::new() }
     }
 
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
@@ -87,13 +79,7 @@ impl Reply {
     pub fn with_etag(self, if_none_match: Option<&str>) -> Reply {
         let body = self.body.as_ref().map(Value::to_string).unwrap_or_default();
         let digest = Sha256::digest(body.as_bytes());
-        let tag = format!(
-            "\"{}\"",
-            digest[..16]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
+        let tag = format!("\"{}\"", digest[..16].iter().map(|b| format!("{b:02x}")).collect::<String>());
         let matches = if_none_match.is_some_and(|header| {
             header
                 .split(',')
@@ -101,12 +87,7 @@ impl Reply {
                 .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == tag)
         });
         if matches {
-            Reply {
-                status: 304,
-                body: None,
-                headers: Vec::new(),
-            }
-            .header("etag", tag)
+            Reply { status: 304, body: None, headers: Vec::new() }.header("etag", tag)
         } else {
             self.header("etag", tag)
         }
@@ -114,17 +95,12 @@ impl Reply {
 
     pub fn into_response(self, request_id: &str) -> Response {
         let mut builder = Response::builder();
-        builder
-            .status(self.status)
-            .header("x-request-id", request_id);
+        builder.status(self.status).header("x-request-id", request_id);
         for (name, value) in self.headers {
             builder.header(name, value);
         }
         match self.body {
-            Some(body) => builder
-                .header("content-type", JSON_CONTENT_TYPE)
-                .body(body.to_string())
-                .build(),
+            Some(body) => builder.header("content-type", JSON_CONTENT_TYPE).body(body.to_string()).build(),
             None => builder.build(),
         }
     }
@@ -143,10 +119,7 @@ pub fn error_response(error: &ApiError, request_id: &str) -> Response {
         body["details"] = to_value(details);
     }
     let mut builder = Response::builder();
-    builder
-        .status(error.status())
-        .header("content-type", JSON_CONTENT_TYPE)
-        .header("x-request-id", request_id);
+    builder.status(error.status()).header("content-type", JSON_CONTENT_TYPE).header("x-request-id", request_id);
     match error {
         ApiError::Unauthorized(_) => {
             builder.header("www-authenticate", "Bearer");
@@ -179,10 +152,7 @@ mod tests {
     fn error_envelope_has_exactly_ok_error_and_code() {
         let response = error_response(&ApiError::NotFound, "req-1");
         assert_eq!(*response.status(), 404);
-        assert_eq!(
-            body_of(&response),
-            json!({"ok": false, "error": "not found", "code": "NOT_FOUND"})
-        );
+        assert_eq!(body_of(&response), json!({"ok": false, "error": "not found", "code": "NOT_FOUND"}));
         assert_eq!(header(&response, "x-request-id"), Some("req-1"));
         assert_eq!(header(&response, "content-type"), Some(JSON_CONTENT_TYPE));
     }
@@ -192,10 +162,7 @@ mod tests {
         let error = ApiError::Validation(vec![FieldError::new("name", "too short")]);
         let body = body_of(&error_response(&error, "r"));
         assert_eq!(body["code"], "VALIDATION_ERROR");
-        assert_eq!(
-            body["details"],
-            json!([{"field": "name", "message": "too short"}])
-        );
+        assert_eq!(body["details"], json!([{"field": "name", "message": "too short"}]));
     }
 
     #[test]
@@ -212,49 +179,23 @@ mod tests {
     fn statuses_carry_their_headers() {
         let unauthorized = error_response(&ApiError::Unauthorized("missing token"), "r");
         assert_eq!(header(&unauthorized, "www-authenticate"), Some("Bearer"));
-        let not_allowed = error_response(
-            &ApiError::MethodNotAllowed {
-                allow: "GET, POST".into(),
-            },
-            "r",
-        );
+        let not_allowed = error_response(&ApiError::MethodNotAllowed { allow: "GET, POST".into() }, "r");
         assert_eq!(header(&not_allowed, "allow"), Some("GET, POST"));
-        let unavailable = error_response(
-            &ApiError::Database(DbError::Unavailable("refused".into())),
-            "r",
-        );
+        let unavailable = error_response(&ApiError::Database(DbError::Unavailable("refused".into())), "r");
         assert_eq!(*unavailable.status(), 503);
-        assert_eq!(
-            header(&unavailable, "retry-after"),
-            Some(RETRY_AFTER_SECONDS)
-        );
+        assert_eq!(header(&unavailable, "retry-after"), Some(RETRY_AFTER_SECONDS));
         let conflict = error_response(&ApiError::Conflict(Conflict::LastAdmin), "r");
-        assert_eq!(
-            (*conflict.status(), body_of(&conflict)["code"].clone()),
-            (409, json!("LAST_ADMIN"))
-        );
+        assert_eq!((*conflict.status(), body_of(&conflict)["code"].clone()), (409, json!("LAST_ADMIN")));
     }
 
     #[test]
     fn etags_answer_304_when_they_match() {
         let reply = Reply::ok(json!([1]));
         let tagged = reply.clone().with_etag(None);
-        let tag = tagged
-            .headers
-            .iter()
-            .find(|(n, _)| n == "etag")
-            .unwrap()
-            .1
-            .clone();
+        let tag = tagged.headers.iter().find(|(n, _)| n == "etag").unwrap().1.clone();
         assert!(tag.starts_with('"') && tag.ends_with('"'));
         assert_eq!(reply.clone().with_etag(Some(&tag)).status, 304);
-        assert_eq!(
-            reply
-                .clone()
-                .with_etag(Some(&format!("\"x\", W/{tag}")))
-                .status,
-            304
-        );
+        assert_eq!(reply.clone().with_etag(Some(&format!("\"x\", W/{tag}"))).status, 304);
         assert_eq!(reply.clone().with_etag(Some("*")).status, 304);
         assert_eq!(reply.clone().with_etag(Some("\"other\"")).status, 200);
         assert_eq!(Reply::ok(json!([2])).with_etag(Some(&tag)).status, 200);
@@ -262,25 +203,12 @@ mod tests {
 
     #[test]
     fn success_envelopes() {
-        let list = Reply::list(
-            vec![1, 2],
-            PagePagination {
-                page: 1,
-                limit: 20,
-                total: 2,
-                has_more: false,
-            },
-        );
+        let list = Reply::list(vec![1, 2], PagePagination { page: 1, limit: 20, total: 2, has_more: false });
         assert_eq!(
             list.body.unwrap(),
             json!({"data": [1, 2], "pagination": {"page": 1, "limit": 20, "total": 2, "hasMore": false}})
         );
-        let cursor = CursorPagination {
-            limit: 50,
-            has_more: true,
-            prev_cursor: Some("a".into()),
-            next_cursor: None,
-        };
+        let cursor = CursorPagination { limit: 50, has_more: true, prev_cursor: Some("a".into()), next_cursor: None };
         assert_eq!(
             serde_json::to_value(cursor).unwrap(),
             json!({"limit": 50, "hasMore": true, "prevCursor": "a", "nextCursor": null})

@@ -100,23 +100,14 @@ pub struct NewRoom {
 impl NewRoom {
     pub fn parse(body: CreateRoomBody) -> Result<NewRoom, ApiError> {
         let name = text::bounded("name", &body.name, NAME_MIN_CHARS, NAME_MAX_CHARS);
-        let description = text::optional_bounded(
-            "description",
-            body.description.as_deref(),
-            DESCRIPTION_MAX_CHARS,
-        );
+        let description = text::optional_bounded("description", body.description.as_deref(), DESCRIPTION_MAX_CHARS);
         match (name, description) {
-            (Ok(name), Ok(description)) => Ok(NewRoom {
-                name,
-                description,
-                is_private: body.is_private.unwrap_or(false),
-            }),
-            (name, description) => Err(ApiError::Validation(
-                [name.err(), description.err()]
-                    .into_iter()
-                    .flatten()
-                    .collect(),
-            )),
+            (Ok(name), Ok(description)) => {
+                Ok(NewRoom { name, description, is_private: body.is_private.unwrap_or(false) })
+            }
+            (name, description) => {
+                Err(ApiError::Validation([name.err(), description.err()].into_iter().flatten().collect()))
+            }
         }
     }
 }
@@ -134,9 +125,7 @@ pub struct UpdateRoomBody {
 }
 
 /// Tells a field given as `null` (`Some(None)`) from an absent one (`None`).
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
@@ -152,10 +141,7 @@ pub struct RoomChanges {
 impl RoomChanges {
     pub fn parse(body: UpdateRoomBody) -> Result<RoomChanges, ApiError> {
         if body.name.is_none() && body.description.is_none() && body.is_private.is_none() {
-            return Err(ApiError::invalid(
-                "body",
-                "give at least one of name, description, isPrivate",
-            ));
+            return Err(ApiError::invalid("body", "give at least one of name, description, isPrivate"));
         }
         let mut errors: Vec<FieldError> = Vec::new();
         let name = match body.name {
@@ -164,17 +150,15 @@ impl RoomChanges {
                 errors.push(FieldError::new("name", "must be a string"));
                 None
             }
-            Some(Some(name)) => text::bounded("name", &name, NAME_MIN_CHARS, NAME_MAX_CHARS)
-                .map_err(|e| errors.push(e))
-                .ok(),
+            Some(Some(name)) => {
+                text::bounded("name", &name, NAME_MIN_CHARS, NAME_MAX_CHARS).map_err(|e| errors.push(e)).ok()
+            }
         };
         let description = match body.description {
             None => None,
-            Some(description) => {
-                text::optional_bounded("description", description.as_deref(), DESCRIPTION_MAX_CHARS)
-                    .map_err(|e| errors.push(e))
-                    .ok()
-            }
+            Some(description) => text::optional_bounded("description", description.as_deref(), DESCRIPTION_MAX_CHARS)
+                .map_err(|e| errors.push(e))
+                .ok(),
         };
         let is_private = match body.is_private {
             None => None,
@@ -185,11 +169,7 @@ impl RoomChanges {
             Some(Some(flag)) => Some(flag),
         };
         if errors.is_empty() {
-            Ok(RoomChanges {
-                name,
-                description,
-                is_private,
-            })
+            Ok(RoomChanges { name, description, is_private })
         } else {
             Err(ApiError::Validation(errors))
         }
@@ -219,15 +199,11 @@ mod tests {
     use serde_json::json;
 
     fn create(body: serde_json::Value) -> Result<NewRoom, ApiError> {
-        NewRoom::parse(
-            serde_json::from_value(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?,
-        )
+        NewRoom::parse(serde_json::from_value(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?)
     }
 
     fn update(body: serde_json::Value) -> Result<RoomChanges, ApiError> {
-        RoomChanges::parse(
-            serde_json::from_value(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?,
-        )
+        RoomChanges::parse(serde_json::from_value(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?)
     }
 
     fn fields(error: ApiError) -> Vec<String> {
@@ -240,14 +216,7 @@ mod tests {
     #[test]
     fn new_room_defaults_and_trimming() {
         let room = create(json!({"name": "  General  ", "description": "   "})).unwrap();
-        assert_eq!(
-            room,
-            NewRoom {
-                name: "General".into(),
-                description: None,
-                is_private: false
-            }
-        );
+        assert_eq!(room, NewRoom { name: "General".into(), description: None, is_private: false });
     }
 
     #[test]
@@ -258,23 +227,11 @@ mod tests {
 
     #[test]
     fn update_tells_null_from_absent() {
-        assert_eq!(
-            update(json!({"description": null})).unwrap().description,
-            Some(None)
-        );
-        assert_eq!(
-            update(json!({"isPrivate": true})).unwrap().description,
-            None
-        );
+        assert_eq!(update(json!({"description": null})).unwrap().description, Some(None));
+        assert_eq!(update(json!({"isPrivate": true})).unwrap().description, None);
         assert_eq!(fields(update(json!({})).unwrap_err()), vec!["body"]);
-        assert_eq!(
-            fields(update(json!({"name": null})).unwrap_err()),
-            vec!["name"]
-        );
-        assert_eq!(
-            fields(update(json!({"isPrivate": null})).unwrap_err()),
-            vec!["isPrivate"]
-        );
+        assert_eq!(fields(update(json!({"name": null})).unwrap_err()), vec!["name"]);
+        assert_eq!(fields(update(json!({"isPrivate": null})).unwrap_err()), vec!["isPrivate"]);
     }
 
     #[test]

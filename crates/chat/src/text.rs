@@ -21,11 +21,7 @@ pub fn bounded(field: &str, value: &str, min: usize, max: usize) -> Result<Strin
 }
 
 /// Trims an optional text; empty after trimming (or `None`) becomes `None`.
-pub fn optional_bounded(
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-) -> Result<Option<String>, FieldError> {
+pub fn optional_bounded(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(text) => bounded(field, text, 1, max).map(Some),
@@ -49,13 +45,7 @@ mod tests {
         assert_eq!(bounded("name", "  abc \u{3000}", 3, 100).unwrap(), "abc");
         assert!(bounded("name", "ab", 3, 100).is_err());
         assert!(bounded("name", "   ", 3, 100).is_err());
-        assert_eq!(
-            bounded("name", &"é".repeat(100), 3, 100)
-                .unwrap()
-                .chars()
-                .count(),
-            100
-        );
+        assert_eq!(bounded("name", &"é".repeat(100), 3, 100).unwrap().chars().count(), 100);
         assert!(bounded("name", &"é".repeat(101), 3, 100).is_err());
         assert_eq!(optional_bounded("d", Some("  "), 500).unwrap(), None);
         assert!(optional_bounded("d", Some(&"x".repeat(501)), 500).is_err());

@@ -27,12 +27,9 @@ fn run() -> Result<(), String> {
     if std::env::args().nth(1).as_deref() == Some("libsql-credentials") {
         return libsql_credentials();
     }
-    let secret = std::env::var("SPIN_VARIABLE_JWT_SECRET")
-        .map_err(|_| "set SPIN_VARIABLE_JWT_SECRET".to_owned())?;
+    let secret = std::env::var("SPIN_VARIABLE_JWT_SECRET").map_err(|_| "set SPIN_VARIABLE_JWT_SECRET".to_owned())?;
     if secret.len() < MIN_SECRET_BYTES {
-        return Err(format!(
-            "SPIN_VARIABLE_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes"
-        ));
+        return Err(format!("SPIN_VARIABLE_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes"));
     }
     let mut user = UserId::new_random();
     let mut claims = json!({});
@@ -49,10 +46,7 @@ fn run() -> Result<(), String> {
             other => return Err(format!("unknown option {other}")),
         }
     }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_err(|e| e.to_string())?
-        .as_secs();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| e.to_string())?.as_secs();
     claims["sub"] = json!(user.to_string());
     claims["iat"] = json!(now);
     claims["exp"] = json!(now + ttl);
@@ -69,18 +63,12 @@ fn libsql_credentials() -> Result<(), String> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| format!("no randomness: {e}"))?;
     let key = SigningKey::from_bytes(&seed);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_err(|e| e.to_string())?
-        .as_secs();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| e.to_string())?.as_secs();
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"EdDSA","typ":"JWT"}"#);
     let claims = URL_SAFE_NO_PAD.encode(json!({"a": "rw", "iat": now}).to_string());
     let signing_input = format!("{header}.{claims}");
     let signature = URL_SAFE_NO_PAD.encode(key.sign(signing_input.as_bytes()).to_bytes());
-    println!(
-        "jwt-public-key: {}",
-        URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes())
-    );
+    println!("jwt-public-key: {}", URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes()));
     println!("token: {signing_input}.{signature}");
     Ok(())
 }

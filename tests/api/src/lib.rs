@@ -18,10 +18,7 @@ use spin_test_host::{App, AppOptions, DatabaseLocation};
 pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret!";
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
 }
 
 fn build_components() {
@@ -34,16 +31,7 @@ fn build_components() {
         let status = Command::new(cargo)
             .current_dir(workspace_root())
             .args(["build", "--quiet", "--target", "wasm32-wasip2", "--release"])
-            .args([
-                "-p",
-                "rooms",
-                "-p",
-                "membership",
-                "-p",
-                "messages",
-                "-p",
-                "health",
-            ])
+            .args(["-p", "rooms", "-p", "membership", "-p", "messages", "-p", "health"])
             .status()
             .expect("running cargo to build the components");
         assert!(status.success(), "building the wasm components failed");
@@ -52,12 +40,7 @@ fn build_components() {
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime")
-    })
+    RUNTIME.get_or_init(|| tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime"))
 }
 
 /// The app under test, on its own fresh database.
@@ -82,14 +65,8 @@ impl TestApp {
 
     fn load(mut variables: BTreeMap<String, String>, database: DatabaseLocation) -> TestApp {
         build_components();
-        variables
-            .entry("jwt_secret".into())
-            .or_insert_with(|| TEST_SECRET.into());
-        let options = AppOptions {
-            variables,
-            database,
-            forward_logs: false,
-        };
+        variables.entry("jwt_secret".into()).or_insert_with(|| TEST_SECRET.into());
+        let options = AppOptions { variables, database, forward_logs: false };
         let app = App::load(&workspace_root().join("spin.toml"), options).expect("loading the app");
         TestApp { app }
     }
@@ -140,19 +117,12 @@ impl User {
     pub fn new(name: &str) -> User {
         let id = uuid::Uuid::new_v4().to_string();
         let token = sign(json!({ "sub": id, "exp": now() + 3600, "name": name }));
-        User {
-            id,
-            name: Some(name.to_owned()),
-            token,
-        }
+        User { id, name: Some(name.to_owned()), token }
     }
 }
 
 pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs() as i64
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
 }
 
 /// Signs arbitrary claims with the test secret.
@@ -189,16 +159,13 @@ impl RequestBuilder<'_> {
     }
 
     pub fn send(self) -> TestResponse {
-        let mut builder = http::Request::builder()
-            .method(self.method.as_str())
-            .uri(self.path.as_str());
+        let mut builder = http::Request::builder().method(self.method.as_str()).uri(self.path.as_str());
         for (name, value) in &self.headers {
             builder = builder.header(name, value);
         }
         let request = builder.body(self.body).expect("a valid request");
-        let response = runtime()
-            .block_on(self.app.app.handle(request, "127.0.0.1:40000"))
-            .expect("the host served the request");
+        let response =
+            runtime().block_on(self.app.app.handle(request, "127.0.0.1:40000")).expect("the host served the request");
         TestResponse {
             status: response.status().as_u16(),
             headers: response.headers().clone(),
@@ -216,12 +183,8 @@ pub struct TestResponse {
 
 impl TestResponse {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "body is not JSON ({e}): {}",
-                String::from_utf8_lossy(&self.body)
-            )
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -231,31 +194,16 @@ impl TestResponse {
     /// Asserts the contract's error envelope: exactly `ok`, `error`, `code` (+ `details`).
     #[track_caller]
     pub fn assert_error(&self, status: u16, code: &str) -> Value {
-        assert_eq!(
-            self.status,
-            status,
-            "body: {}",
-            String::from_utf8_lossy(&self.body)
-        );
+        assert_eq!(self.status, status, "body: {}", String::from_utf8_lossy(&self.body));
         let body = self.json();
         assert_eq!(body["ok"], json!(false));
         assert_eq!(body["code"], json!(code));
         assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()));
         let keys: Vec<&String> = body.as_object().expect("an object").keys().collect();
         let allowed = ["ok", "error", "code", "details"];
-        assert!(
-            keys.iter().all(|k| allowed.contains(&k.as_str())),
-            "unexpected keys {keys:?}"
-        );
-        assert_eq!(
-            body.get("details").is_some(),
-            code == "VALIDATION_ERROR",
-            "details only on VALIDATION_ERROR"
-        );
-        assert!(
-            self.header("x-request-id").is_some(),
-            "every response has x-request-id"
-        );
+        assert!(keys.iter().all(|k| allowed.contains(&k.as_str())), "unexpected keys {keys:?}");
+        assert_eq!(body.get("details").is_some(), code == "VALIDATION_ERROR", "details only on VALIDATION_ERROR");
+        assert!(self.header("x-request-id").is_some(), "every response has x-request-id");
         body
     }
 }
@@ -264,12 +212,7 @@ impl TestResponse {
 #[track_caller]
 pub fn create_room(app: &TestApp, owner: &User, body: Value) -> Value {
     let response = app.post("/api/rooms").as_user(owner).json(body).send();
-    assert_eq!(
-        response.status,
-        201,
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
+    assert_eq!(response.status, 201, "{}", String::from_utf8_lossy(&response.body));
     response.json()["data"].clone()
 }
 
@@ -281,45 +224,24 @@ pub fn id_of(room: &Value) -> String {
 /// Joins `user` to `room_id`, asserting success (201 or 200).
 #[track_caller]
 pub fn join(app: &TestApp, user: &User, room_id: &str) -> Value {
-    let response = app
-        .post(&format!("/api/rooms/{room_id}/join"))
-        .as_user(user)
-        .send();
-    assert!(
-        matches!(response.status, 200 | 201),
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
+    let response = app.post(&format!("/api/rooms/{room_id}/join")).as_user(user).send();
+    assert!(matches!(response.status, 200 | 201), "{}", String::from_utf8_lossy(&response.body));
     response.json()["data"].clone()
 }
 
 /// `admin` invites `user` to `room_id`, asserting success.
 #[track_caller]
 pub fn invite(app: &TestApp, admin: &User, room_id: &str, user: &User) -> Value {
-    let response = app
-        .post(&format!("/api/rooms/{room_id}/invitations"))
-        .as_user(admin)
-        .json(json!({"userId": user.id}))
-        .send();
-    assert!(
-        matches!(response.status, 200 | 201),
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
+    let response =
+        app.post(&format!("/api/rooms/{room_id}/invitations")).as_user(admin).json(json!({"userId": user.id})).send();
+    assert!(matches!(response.status, 200 | 201), "{}", String::from_utf8_lossy(&response.body));
     response.json()["data"].clone()
 }
 
 /// Inserts `count` text messages by `author` straight into the store, all with the timestamp
 /// `created_at`, in one transaction: fast set-up for history tests. Returns their ids in order.
-pub fn seed_messages(
-    app: &TestApp,
-    room_id: &str,
-    author: &User,
-    count: usize,
-    created_at: &str,
-) -> Vec<String> {
-    let mut db =
-        rusqlite::Connection::open(app.app.sqlite().path()).expect("open the test database");
+pub fn seed_messages(app: &TestApp, room_id: &str, author: &User, count: usize, created_at: &str) -> Vec<String> {
+    let mut db = rusqlite::Connection::open(app.app.sqlite().path()).expect("open the test database");
     let tx = db.transaction().expect("begin");
     let mut ids = Vec::with_capacity(count);
     {
@@ -332,14 +254,7 @@ pub fn seed_messages(
         for i in 0..count {
             let id = uuid::Uuid::new_v4().to_string();
             insert
-                .execute(rusqlite::params![
-                    id,
-                    room_id,
-                    author.id,
-                    author.name,
-                    format!("seeded {i}"),
-                    created_at
-                ])
+                .execute(rusqlite::params![id, room_id, author.id, author.name, format!("seeded {i}"), created_at])
                 .expect("insert");
             ids.push(id);
         }
@@ -351,16 +266,36 @@ pub fn seed_messages(
 /// Sends a text message through the API, asserting 201.
 #[track_caller]
 pub fn send_text(app: &TestApp, user: &User, room_id: &str, content: &str) -> Value {
-    let response = app
-        .post(&format!("/api/rooms/{room_id}/messages"))
-        .as_user(user)
-        .json(json!({"content": content}))
-        .send();
+    let response =
+        app.post(&format!("/api/rooms/{room_id}/messages")).as_user(user).json(json!({"content": content})).send();
+    assert_eq!(response.status, 201, "{}", String::from_utf8_lossy(&response.body));
+    response.json()["data"].clone()
+}
+
+/// One row of an authorization matrix: `caller` (anonymous when `None`) sends `method path` with
+/// an optional JSON body and must get `expected`.
+#[track_caller]
+pub fn assert_status(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    caller: Option<&User>,
+    expected: u16,
+) {
+    let mut request = app.request(method, path);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    if let Some(user) = caller {
+        request = request.as_user(user);
+    }
+    let response = request.send();
     assert_eq!(
         response.status,
-        201,
-        "{}",
+        expected,
+        "{method} {path} as {:?}: {}",
+        caller.map(|u| &u.name),
         String::from_utf8_lossy(&response.body)
     );
-    response.json()["data"].clone()
 }

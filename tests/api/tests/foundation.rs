@@ -10,10 +10,7 @@ fn health_answers_ok_without_a_token() {
     let response = app.get("/health").send();
     assert_eq!(response.status, 200);
     assert_eq!(response.json(), json!({"data": {"status": "ok"}}));
-    assert_eq!(
-        response.header("content-type"),
-        Some("application/json; charset=utf-8")
-    );
+    assert_eq!(response.header("content-type"), Some("application/json; charset=utf-8"));
 }
 
 #[test]
@@ -21,10 +18,7 @@ fn ready_migrates_a_fresh_database_and_reports_the_schema_version() {
     let app = TestApp::spawn();
     let response = app.get("/ready").send();
     assert_eq!(response.status, 200, "{:?}", response.body);
-    assert_eq!(
-        response.json(),
-        json!({"data": {"status": "ready", "schemaVersion": 1}})
-    );
+    assert_eq!(response.json(), json!({"data": {"status": "ready", "schemaVersion": 1}}));
 }
 
 #[test]
@@ -50,13 +44,7 @@ fn ready_is_503_not_ready_while_the_database_is_unreachable() {
 #[test]
 fn unknown_routes_answer_the_404_envelope() {
     let app = TestApp::spawn();
-    for path in [
-        "/",
-        "/nope",
-        "/api",
-        "/api/unknown",
-        "/api/rooms/x/unknown/deeper",
-    ] {
+    for path in ["/", "/nope", "/api", "/api/unknown", "/api/rooms/x/unknown/deeper"] {
         app.get(path).send().assert_error(404, "NOT_FOUND");
     }
 }
@@ -72,10 +60,7 @@ fn a_wrong_method_answers_405_with_allow() {
 #[test]
 fn the_request_id_is_echoed_when_well_formed_and_generated_otherwise() {
     let app = TestApp::spawn();
-    let echoed = app
-        .get("/health")
-        .header("x-request-id", "abc.DEF_123-x")
-        .send();
+    let echoed = app.get("/health").header("x-request-id", "abc.DEF_123-x").send();
     assert_eq!(echoed.header("x-request-id"), Some("abc.DEF_123-x"));
     for bad in ["has space", &"a".repeat(129)] {
         let generated = app.get("/health").header("x-request-id", bad).send();
@@ -109,10 +94,7 @@ fn the_openapi_document_is_served_without_a_token() {
     ];
     for (path, methods) in contract {
         for method in methods {
-            assert!(
-                paths[path][method].is_object(),
-                "{method} {path} is documented"
-            );
+            assert!(paths[path][method].is_object(), "{method} {path} is documented");
         }
     }
 }
@@ -135,11 +117,7 @@ fn api_routes_need_a_valid_bearer_token() {
         }
         let response = request.send();
         response.assert_error(401, "UNAUTHORIZED");
-        assert_eq!(
-            response.header("www-authenticate"),
-            Some("Bearer"),
-            "{case}"
-        );
+        assert_eq!(response.header("www-authenticate"), Some("Bearer"), "{case}");
     }
 }
 
@@ -148,12 +126,7 @@ fn a_missing_table_is_migrated_on_first_use_without_calling_ready() {
     let app = TestApp::spawn();
     let user = User::new("Ada");
     let response = app.get("/api/rooms").as_user(&user).send();
-    assert_eq!(
-        response.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
+    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
 }
 
 #[test]
@@ -163,11 +136,7 @@ fn api_requests_are_503_with_retry_after_while_the_database_is_unreachable() {
     let response = app.get("/api/rooms").as_user(&User::new("Ada")).send();
     response.assert_error(503, "SERVICE_UNAVAILABLE");
     assert_eq!(response.header("retry-after"), Some("5"));
-    assert!(
-        app.app.logs().contains("Connection refused"),
-        "the detail is logged: {}",
-        app.app.logs()
-    );
+    assert!(app.app.logs().contains("Connection refused"), "the detail is logged: {}", app.app.logs());
     assert!(!String::from_utf8_lossy(&response.body).contains("Connection refused"));
 }
 
@@ -176,35 +145,16 @@ fn components_share_one_database() {
     let app = TestApp::spawn();
     let ada = User::new("Ada");
     // The rooms component writes the room and its admin membership ...
-    let created = app
-        .post("/api/rooms")
-        .as_user(&ada)
-        .json(json!({"name": "Shared"}))
-        .send();
+    let created = app.post("/api/rooms").as_user(&ada).json(json!({"name": "Shared"})).send();
     assert_eq!(created.status, 201);
     let room = created.json()["data"]["id"].as_str().unwrap().to_owned();
     // ... the membership component reads that membership ...
-    let members = app
-        .get(&format!("/api/rooms/{room}/members"))
-        .as_user(&ada)
-        .send()
-        .json();
+    let members = app.get(&format!("/api/rooms/{room}/members")).as_user(&ada).send().json();
     assert_eq!(members["data"][0]["userId"], ada.id.as_str());
     assert_eq!(members["data"][0]["role"], "admin");
     // ... the messages component relies on it to let Ada post, and the rooms component sees the post.
-    let sent = app
-        .post(&format!("/api/rooms/{room}/messages"))
-        .as_user(&ada)
-        .json(json!({"content": "hi"}))
-        .send();
+    let sent = app.post(&format!("/api/rooms/{room}/messages")).as_user(&ada).json(json!({"content": "hi"})).send();
     assert_eq!(sent.status, 201);
-    let seen = app
-        .get(&format!("/api/rooms/{room}"))
-        .as_user(&ada)
-        .send()
-        .json();
-    assert_eq!(
-        seen["data"]["lastMessageAt"],
-        sent.json()["data"]["createdAt"]
-    );
+    let seen = app.get(&format!("/api/rooms/{room}")).as_user(&ada).send().json();
+    assert_eq!(seen["data"]["lastMessageAt"], sent.json()["data"]["createdAt"]);
 }

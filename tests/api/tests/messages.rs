@@ -2,9 +2,7 @@
 
 use std::collections::HashSet;
 
-use api_tests::{
-    create_room, id_of, invite, join, seed_messages, send_text, TestApp, TestResponse, User,
-};
+use api_tests::{create_room, id_of, invite, join, seed_messages, send_text, TestApp, TestResponse, User};
 use serde_json::{json, Value};
 
 fn messages_path(room_id: &str, query: &str) -> String {
@@ -13,22 +11,12 @@ fn messages_path(room_id: &str, query: &str) -> String {
 
 fn page(app: &TestApp, user: &User, room_id: &str, query: &str) -> Value {
     let response = app.get(&messages_path(room_id, query)).as_user(user).send();
-    assert_eq!(
-        response.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
+    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
     response.json()
 }
 
 fn ids(page: &Value) -> Vec<String> {
-    page["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap().to_owned())
-        .collect()
+    page["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect()
 }
 
 fn cursor(value: &Value) -> Option<String> {
@@ -45,19 +33,12 @@ fn sending_a_text_message() {
     let app = TestApp::spawn();
     let ada = User::new("Ada");
     let room = room_with(&app, &ada);
-    let response = app
-        .post(&messages_path(&room, ""))
-        .as_user(&ada)
-        .json(json!({"content": "  hello  "}))
-        .send();
+    let response = app.post(&messages_path(&room, "")).as_user(&ada).json(json!({"content": "  hello  "})).send();
     assert_eq!(response.status, 201);
     let message = response.json()["data"].clone();
     assert_eq!(
         response.header("location").unwrap(),
-        format!(
-            "/api/rooms/{room}/messages/{}",
-            message["id"].as_str().unwrap()
-        )
+        format!("/api/rooms/{room}/messages/{}", message["id"].as_str().unwrap())
     );
     assert_eq!(message["roomId"], room.as_str());
     assert_eq!(message["authorId"], ada.id.as_str());
@@ -67,20 +48,9 @@ fn sending_a_text_message() {
     assert_eq!(message["attachment"], Value::Null);
     assert_eq!(message["deleted"], false);
     assert_eq!(message["deletedAt"], Value::Null);
-    let fetched = app
-        .get(&messages_path(
-            &room,
-            &format!("/{}", message["id"].as_str().unwrap()),
-        ))
-        .as_user(&ada)
-        .send();
+    let fetched = app.get(&messages_path(&room, &format!("/{}", message["id"].as_str().unwrap()))).as_user(&ada).send();
     assert_eq!(fetched.json()["data"], message);
-    let room_view = app
-        .get(&format!("/api/rooms/{room}"))
-        .as_user(&ada)
-        .send()
-        .json()["data"]
-        .clone();
+    let room_view = app.get(&format!("/api/rooms/{room}")).as_user(&ada).send().json()["data"].clone();
     assert_eq!(room_view["lastMessageAt"], message["createdAt"]);
 }
 
@@ -89,7 +59,8 @@ fn sending_images_and_files() {
     let app = TestApp::spawn();
     let ada = User::new("Ada");
     let room = room_with(&app, &ada);
-    let attachment = json!({"url": "https://cdn.example.com/cat.png", "name": "cat.png", "mimeType": "image/png", "size": 2048});
+    let attachment =
+        json!({"url": "https://cdn.example.com/cat.png", "name": "cat.png", "mimeType": "image/png", "size": 2048});
     let image = app
         .post(&messages_path(&room, ""))
         .as_user(&ada)
@@ -104,11 +75,7 @@ fn sending_images_and_files() {
         .json(json!({"type": "file", "content": "   ", "attachment": {"url": "https://x.example/r.pdf", "name": "r.pdf", "mimeType": "application/pdf", "size": 0}}))
         .send();
     assert_eq!(file.status, 201);
-    assert_eq!(
-        file.json()["data"]["content"],
-        Value::Null,
-        "an empty caption is null"
-    );
+    assert_eq!(file.json()["data"]["content"], Value::Null, "an empty caption is null");
 }
 
 #[test]
@@ -121,62 +88,22 @@ fn message_validation_table() {
         ("empty content", json!({"content": ""}), "content"),
         ("whitespace content", json!({"content": " \n "}), "content"),
         ("missing content", json!({}), "content"),
-        (
-            "1001 characters",
-            json!({"content": "é".repeat(1001)}),
-            "content",
-        ),
+        ("1001 characters", json!({"content": "é".repeat(1001)}), "content"),
         ("content not a string", json!({"content": 5}), "content"),
-        (
-            "unknown type",
-            json!({"type": "video", "content": "x"}),
-            "type",
-        ),
+        ("unknown type", json!({"type": "video", "content": "x"}), "type"),
         (
             "attachment on text",
             json!({"content": "x", "attachment": {"url": "https://a.b/c", "name": "n", "mimeType": "a/b", "size": 1}}),
             "attachment",
         ),
-        (
-            "image without attachment",
-            json!({"type": "image"}),
-            "attachment",
-        ),
-        (
-            "http url",
-            png("http://a.example/p.png", "image/png", 1),
-            "attachment.url",
-        ),
+        ("image without attachment", json!({"type": "image"}), "attachment"),
+        ("http url", png("http://a.example/p.png", "image/png", 1), "attachment.url"),
         ("not a url", png("cat", "image/png", 1), "attachment.url"),
-        (
-            "url too long",
-            png(
-                &format!("https://a.example/{}", "p".repeat(2048)),
-                "image/png",
-                1,
-            ),
-            "attachment.url",
-        ),
-        (
-            "image that is not image/*",
-            png("https://a.example/p", "text/plain", 1),
-            "attachment.mimeType",
-        ),
-        (
-            "malformed mime type",
-            png("https://a.example/p", "image", 1),
-            "attachment.mimeType",
-        ),
-        (
-            "negative size",
-            png("https://a.example/p", "image/png", -1),
-            "attachment.size",
-        ),
-        (
-            "size over 100 MiB",
-            png("https://a.example/p", "image/png", 104_857_601),
-            "attachment.size",
-        ),
+        ("url too long", png(&format!("https://a.example/{}", "p".repeat(2048)), "image/png", 1), "attachment.url"),
+        ("image that is not image/*", png("https://a.example/p", "text/plain", 1), "attachment.mimeType"),
+        ("malformed mime type", png("https://a.example/p", "image", 1), "attachment.mimeType"),
+        ("negative size", png("https://a.example/p", "image/png", -1), "attachment.size"),
+        ("size over 100 MiB", png("https://a.example/p", "image/png", 104_857_601), "attachment.size"),
         (
             "empty name",
             json!({"type": "file", "attachment": {"url": "https://a.example/p", "name": " ", "mimeType": "a/b", "size": 1}}),
@@ -197,11 +124,7 @@ fn message_validation_table() {
             json!({"type": "file", "attachment": {"url": "https://a.example/p", "name": "n", "mimeType": "a/b", "size": 1.5}}),
             "attachment.size",
         ),
-        (
-            "unknown field",
-            json!({"content": "x", "mood": "happy"}),
-            "mood",
-        ),
+        ("unknown field", json!({"content": "x", "mood": "happy"}), "mood"),
         (
             "caption too long",
             json!({"type": "file", "content": "c".repeat(1001), "attachment": {"url": "https://a.example/p", "name": "n", "mimeType": "a/b", "size": 1}}),
@@ -209,31 +132,15 @@ fn message_validation_table() {
         ),
     ];
     for (case, body, field) in cases {
-        let response = app
-            .post(&messages_path(&room, ""))
-            .as_user(&ada)
-            .json(body)
-            .send();
+        let response = app.post(&messages_path(&room, "")).as_user(&ada).json(body).send();
         let error = response.assert_error(400, "VALIDATION_ERROR");
-        let fields: Vec<&str> = error["details"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d["field"].as_str().unwrap())
-            .collect();
+        let fields: Vec<&str> =
+            error["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
         assert!(fields.contains(&field), "{case}: {fields:?}");
     }
+    assert_eq!(page(&app, &ada, &room, "")["data"], json!([]), "nothing was stored");
     assert_eq!(
-        page(&app, &ada, &room, "")["data"],
-        json!([]),
-        "nothing was stored"
-    );
-    assert_eq!(
-        app.post(&messages_path(&room, ""))
-            .as_user(&ada)
-            .json(json!({"content": "é".repeat(1000)}))
-            .send()
-            .status,
+        app.post(&messages_path(&room, "")).as_user(&ada).json(json!({"content": "é".repeat(1000)})).send().status,
         201
     );
 }
@@ -245,10 +152,7 @@ fn an_empty_room_has_an_empty_first_page() {
     let room = room_with(&app, &ada);
     let first = page(&app, &ada, &room, "");
     assert_eq!(first["data"], json!([]));
-    assert_eq!(
-        first["pagination"],
-        json!({"limit": 50, "hasMore": false, "prevCursor": null, "nextCursor": null})
-    );
+    assert_eq!(first["pagination"], json!({"limit": 50, "hasMore": false, "prevCursor": null, "nextCursor": null}));
 }
 
 #[test]
@@ -256,41 +160,21 @@ fn pages_of_exactly_limit_and_limit_plus_one() {
     let app = TestApp::spawn();
     let ada = User::new("Ada");
     let room = room_with(&app, &ada);
-    let sent: Vec<String> = (0..3)
-        .map(|i| {
-            send_text(&app, &ada, &room, &format!("m{i}"))["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let sent: Vec<String> =
+        (0..3).map(|i| send_text(&app, &ada, &room, &format!("m{i}"))["id"].as_str().unwrap().to_owned()).collect();
     let exact = page(&app, &ada, &room, "?limit=3");
     assert_eq!(ids(&exact), sent, "oldest to newest");
     assert_eq!(exact["pagination"]["hasMore"], false);
-    assert_eq!(
-        exact["pagination"]["prevCursor"],
-        Value::Null,
-        "nothing older exists"
-    );
+    assert_eq!(exact["pagination"]["prevCursor"], Value::Null, "nothing older exists");
     assert!(exact["pagination"]["nextCursor"].is_string());
     let fewer = page(&app, &ada, &room, "?limit=2");
     assert_eq!(ids(&fewer), sent[1..]);
     assert_eq!(fewer["pagination"]["hasMore"], true);
-    let older = page(
-        &app,
-        &ada,
-        &room,
-        &format!(
-            "?limit=2&before={}",
-            fewer["pagination"]["prevCursor"].as_str().unwrap()
-        ),
-    );
+    let older =
+        page(&app, &ada, &room, &format!("?limit=2&before={}", fewer["pagination"]["prevCursor"].as_str().unwrap()));
     assert_eq!(ids(&older), sent[..1]);
     assert_eq!(
-        (
-            older["pagination"]["hasMore"].clone(),
-            older["pagination"]["prevCursor"].clone()
-        ),
+        (older["pagination"]["hasMore"].clone(), older["pagination"]["prevCursor"].clone()),
         (json!(false), Value::Null)
     );
 }
@@ -319,12 +203,7 @@ fn walking_the_whole_history_both_ways_never_skips_or_repeats() {
         }
         oldest_page = older;
     }
-    assert!(
-        backwards == all,
-        "backwards walk: {} ids, {} expected",
-        backwards.len(),
-        all.len()
-    );
+    assert!(backwards == all, "backwards walk: {} ids, {} expected", backwards.len(), all.len());
 
     // Forwards from the oldest page with `after`, until nothing newer exists.
     let mut forwards = ids(&oldest_page);
@@ -337,22 +216,11 @@ fn walking_the_whole_history_both_ways_never_skips_or_repeats() {
             break;
         }
     }
-    assert!(
-        forwards == all,
-        "forwards walk: {} ids, {} expected",
-        forwards.len(),
-        all.len()
-    );
+    assert!(forwards == all, "forwards walk: {} ids, {} expected", forwards.len(), all.len());
     let unique: HashSet<&String> = forwards.iter().collect();
     assert_eq!(unique.len(), 1000);
     let idle = page(&app, &ada, &room, &format!("?after={after}"));
-    assert_eq!(
-        (
-            idle["data"].clone(),
-            idle["pagination"]["nextCursor"].clone()
-        ),
-        (json!([]), json!(after))
-    );
+    assert_eq!((idle["data"].clone(), idle["pagination"]["nextCursor"].clone()), (json!([]), json!(after)));
 }
 
 #[test]
@@ -367,17 +235,11 @@ fn polling_after_the_last_cursor_sees_new_messages_and_keeps_its_place() {
     let next = cursor(&first["pagination"]["nextCursor"]).unwrap();
     let idle = page(&app, &bob, &room, &format!("?after={next}"));
     assert_eq!(idle["data"], json!([]));
-    assert_eq!(
-        idle["pagination"],
-        json!({"limit": 50, "hasMore": false, "prevCursor": null, "nextCursor": next})
-    );
+    assert_eq!(idle["pagination"], json!({"limit": 50, "hasMore": false, "prevCursor": null, "nextCursor": next}));
     let two = send_text(&app, &ada, &room, "two");
     let polled = page(&app, &bob, &room, &format!("?after={next}"));
     assert_eq!(ids(&polled), vec![two["id"].as_str().unwrap()]);
-    assert!(
-        polled["pagination"]["prevCursor"].is_string(),
-        "older messages exist"
-    );
+    assert!(polled["pagination"]["prevCursor"].is_string(), "older messages exist");
 }
 
 #[test]
@@ -386,35 +248,21 @@ fn walking_while_new_messages_arrive_misses_nothing() {
     let ada = User::new("Ada");
     let room = room_with(&app, &ada);
     let mut expected: Vec<String> = (0..10)
-        .map(|i| {
-            send_text(&app, &ada, &room, &format!("early {i}"))["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
+        .map(|i| send_text(&app, &ada, &room, &format!("early {i}"))["id"].as_str().unwrap().to_owned())
         .collect();
     let mut seen = ids(&page(&app, &ada, &room, "?limit=100"));
-    let mut after =
-        cursor(&page(&app, &ada, &room, "?limit=1")["pagination"]["nextCursor"]).unwrap();
+    let mut after = cursor(&page(&app, &ada, &room, "?limit=1")["pagination"]["nextCursor"]).unwrap();
     std::thread::scope(|scope| {
         let writer = scope.spawn(|| {
             (0..30)
-                .map(|i| {
-                    send_text(&app, &ada, &room, &format!("late {i}"))["id"]
-                        .as_str()
-                        .unwrap()
-                        .to_owned()
-                })
+                .map(|i| send_text(&app, &ada, &room, &format!("late {i}"))["id"].as_str().unwrap().to_owned())
                 .collect::<Vec<_>>()
         });
         for _ in 0..200 {
             let p = page(&app, &ada, &room, &format!("?limit=3&after={after}"));
             seen.extend(ids(&p));
             after = cursor(&p["pagination"]["nextCursor"]).unwrap();
-            if writer.is_finished()
-                && p["pagination"]["hasMore"] == false
-                && p["data"].as_array().unwrap().is_empty()
-            {
+            if writer.is_finished() && p["pagination"]["hasMore"] == false && p["data"].as_array().unwrap().is_empty() {
                 break;
             }
         }
@@ -456,10 +304,7 @@ fn cursors_are_validated() {
         "?limit=101".to_owned(),
         "?limit=ten".to_owned(),
     ] {
-        app.get(&messages_path(&room, &query))
-            .as_user(&ada)
-            .send()
-            .assert_error(400, "VALIDATION_ERROR");
+        app.get(&messages_path(&room, &query)).as_user(&ada).send().assert_error(400, "VALIDATION_ERROR");
     }
 }
 
@@ -473,11 +318,7 @@ fn idempotent_retries_create_one_message() {
     let ada = User::new("Ada");
     let room = room_with(&app, &ada);
     let send = |key: &str, body: Value| {
-        app.post(&messages_path(&room, ""))
-            .as_user(&ada)
-            .header("idempotency-key", key)
-            .json(body)
-            .send()
+        app.post(&messages_path(&room, "")).as_user(&ada).header("idempotency-key", key).json(body).send()
     };
     let first = send("key-1", json!({"content": "hello"}));
     assert_eq!(first.status, 201);
@@ -485,11 +326,7 @@ fn idempotent_retries_create_one_message() {
     assert_eq!(retry.status, 200, "same body after validation");
     assert_eq!(retry.json()["data"], first.json()["data"]);
     send("key-1", json!({"content": "different"})).assert_error(409, "IDEMPOTENCY_CONFLICT");
-    assert_eq!(
-        send("key-2", json!({"content": "hello"})).status,
-        201,
-        "another key is another message"
-    );
+    assert_eq!(send("key-2", json!({"content": "hello"})).status, 201, "another key is another message");
     for bad in ["", "has space", &"k".repeat(129), "ключ"] {
         let response = app
             .post(&messages_path(&room, ""))
@@ -500,13 +337,7 @@ fn idempotent_retries_create_one_message() {
         let error = response.assert_error(400, "VALIDATION_ERROR");
         assert_eq!(error["details"][0]["field"], "Idempotency-Key");
     }
-    assert_eq!(
-        page(&app, &ada, &room, "")["data"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(page(&app, &ada, &room, "")["data"].as_array().unwrap().len(), 2);
     // The same key in another room, or by another user, is independent.
     let bob = User::new("Bob");
     join(&app, &bob, &room);
@@ -540,28 +371,11 @@ fn concurrent_retries_with_one_key_create_one_message() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        9,
-        "{statuses:?}"
-    );
-    let ids: HashSet<String> = responses
-        .iter()
-        .map(|r| r.json()["data"]["id"].as_str().unwrap().to_owned())
-        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 9, "{statuses:?}");
+    let ids: HashSet<String> = responses.iter().map(|r| r.json()["data"]["id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids.len(), 1);
-    assert_eq!(
-        page(&app, &ada, &room, "")["data"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(page(&app, &ada, &room, "")["data"].as_array().unwrap().len(), 1);
 }
 
 #[test]
@@ -574,64 +388,28 @@ fn deleting_leaves_a_tombstone_and_keeps_the_content_for_audit() {
     let after = send_text(&app, &ada, &room, "after");
     let path = messages_path(&room, &format!("/{}", doomed["id"].as_str().unwrap()));
     assert_eq!(app.delete(&path).as_user(&ada).send().status, 204);
-    assert_eq!(
-        app.delete(&path).as_user(&ada).send().status,
-        204,
-        "again: 204"
-    );
+    assert_eq!(app.delete(&path).as_user(&ada).send().status, 204, "again: 204");
     let tombstone = app.get(&path).as_user(&ada).send().json()["data"].clone();
     assert_eq!(tombstone["deleted"], true);
     assert!(tombstone["deletedAt"].is_string());
-    assert_eq!(
-        (
-            tombstone["content"].clone(),
-            tombstone["attachment"].clone()
-        ),
-        (Value::Null, Value::Null)
-    );
+    assert_eq!((tombstone["content"].clone(), tombstone["attachment"].clone()), (Value::Null, Value::Null));
     let history = page(&app, &ada, &room, "");
-    let order: Vec<&str> = history["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap())
-        .collect();
+    let order: Vec<&str> = history["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
     assert_eq!(
         order,
-        vec![
-            before["id"].as_str().unwrap(),
-            doomed["id"].as_str().unwrap(),
-            after["id"].as_str().unwrap()
-        ]
+        vec![before["id"].as_str().unwrap(), doomed["id"].as_str().unwrap(), after["id"].as_str().unwrap()]
     );
     assert_eq!(history["data"][1]["content"], Value::Null);
-    assert!(!String::from_utf8_lossy(
-        &app.get(&messages_path(&room, "")).as_user(&ada).send().body
-    )
-    .contains("secret"));
+    assert!(!String::from_utf8_lossy(&app.get(&messages_path(&room, "")).as_user(&ada).send().body).contains("secret"));
     let db = rusqlite::Connection::open(app.app.sqlite().path()).unwrap();
     let kept: String = db
-        .query_row(
-            "SELECT content FROM messages WHERE id = ?1",
-            [doomed["id"].as_str().unwrap()],
-            |r| r.get(0),
-        )
+        .query_row("SELECT content FROM messages WHERE id = ?1", [doomed["id"].as_str().unwrap()], |r| r.get(0))
         .unwrap();
     assert_eq!(kept, "secret");
     // lastMessageAt is the newest live message.
     let last = send_text(&app, &ada, &room, "newest");
-    app.delete(&messages_path(
-        &room,
-        &format!("/{}", last["id"].as_str().unwrap()),
-    ))
-    .as_user(&ada)
-    .send();
-    let room_view = app
-        .get(&format!("/api/rooms/{room}"))
-        .as_user(&ada)
-        .send()
-        .json()["data"]
-        .clone();
+    app.delete(&messages_path(&room, &format!("/{}", last["id"].as_str().unwrap()))).as_user(&ada).send();
+    let room_view = app.get(&format!("/api/rooms/{room}")).as_user(&ada).send().json()["data"].clone();
     assert_eq!(room_view["lastMessageAt"], after["createdAt"]);
 }
 
@@ -643,11 +421,7 @@ fn delete_authorization_matrix() {
     let member = User::new("Member");
     let outsider = User::new("Outsider");
     for private in [false, true] {
-        let room = id_of(&create_room(
-            &app,
-            &admin,
-            json!({"name": format!("d-{private}"), "isPrivate": private}),
-        ));
+        let room = id_of(&create_room(&app, &admin, json!({"name": format!("d-{private}"), "isPrivate": private})));
         for user in [&author, &member] {
             if private {
                 invite(&app, &admin, &room, user);
@@ -655,45 +429,24 @@ fn delete_authorization_matrix() {
             join(&app, user, &room);
         }
         let hidden = if private { 404 } else { 403 };
-        let cases: Vec<(&User, u16)> = vec![
-            (&outsider, hidden),
-            (&member, 403),
-            (&author, 204),
-            (&admin, 204),
-        ];
+        let cases: Vec<(&User, u16)> = vec![(&outsider, hidden), (&member, 403), (&author, 204), (&admin, 204)];
         for (caller, expected) in cases {
             let message = send_text(&app, &author, &room, "x");
             let path = messages_path(&room, &format!("/{}", message["id"].as_str().unwrap()));
             let response = app.delete(&path).as_user(caller).send();
-            assert_eq!(
-                response.status, expected,
-                "private={private} {:?}",
-                caller.name
-            );
+            assert_eq!(response.status, expected, "private={private} {:?}", caller.name);
         }
         let unknown = messages_path(&room, &format!("/{}", uuid::Uuid::new_v4()));
-        app.delete(&unknown)
-            .as_user(&admin)
-            .send()
-            .assert_error(404, "NOT_FOUND");
-        app.delete(&messages_path(&room, "/nope"))
-            .as_user(&admin)
-            .send()
-            .assert_error(400, "VALIDATION_ERROR");
+        app.delete(&unknown).as_user(&admin).send().assert_error(404, "NOT_FOUND");
+        app.delete(&messages_path(&room, "/nope")).as_user(&admin).send().assert_error(400, "VALIDATION_ERROR");
     }
     // A message of another room is 404 under this one.
     let one = room_with_name(&app, &admin, "One");
     let two = room_with_name(&app, &admin, "Two");
     let message = send_text(&app, &admin, &one, "x");
     let wrong = messages_path(&two, &format!("/{}", message["id"].as_str().unwrap()));
-    app.delete(&wrong)
-        .as_user(&admin)
-        .send()
-        .assert_error(404, "NOT_FOUND");
-    app.get(&wrong)
-        .as_user(&admin)
-        .send()
-        .assert_error(404, "NOT_FOUND");
+    app.delete(&wrong).as_user(&admin).send().assert_error(404, "NOT_FOUND");
+    app.get(&wrong).as_user(&admin).send().assert_error(404, "NOT_FOUND");
 }
 
 #[test]
@@ -705,12 +458,7 @@ fn reading_moves_the_marker_and_unread_counts_follow() {
     send_text(&app, &ada, &room, "before bob");
     join(&app, &bob, &room);
     let unread = |user: &User| {
-        app.get(&format!("/api/rooms/{room}"))
-            .as_user(user)
-            .send()
-            .json()["data"]["unreadCount"]
-            .as_i64()
-            .unwrap()
+        app.get(&format!("/api/rooms/{room}")).as_user(user).send().json()["data"]["unreadCount"].as_i64().unwrap()
     };
     assert_eq!(unread(&bob), 0, "joining makes no history unread");
     for i in 0..5 {
@@ -724,24 +472,11 @@ fn reading_moves_the_marker_and_unread_counts_follow() {
     // Reading an older page does not move the marker back; reading the newest clears it.
     let newest = page(&app, &bob, &room, "?limit=2");
     assert_eq!(unread(&bob), 0);
-    page(
-        &app,
-        &bob,
-        &room,
-        &format!(
-            "?limit=1&before={}",
-            newest["pagination"]["prevCursor"].as_str().unwrap()
-        ),
-    );
+    page(&app, &bob, &room, &format!("?limit=1&before={}", newest["pagination"]["prevCursor"].as_str().unwrap()));
     assert_eq!(unread(&bob), 0);
     let deleted = send_text(&app, &ada, &room, "soon gone");
     send_text(&app, &ada, &room, "stays");
-    app.delete(&messages_path(
-        &room,
-        &format!("/{}", deleted["id"].as_str().unwrap()),
-    ))
-    .as_user(&ada)
-    .send();
+    app.delete(&messages_path(&room, &format!("/{}", deleted["id"].as_str().unwrap()))).as_user(&ada).send();
     assert_eq!(unread(&bob), 1, "deleted messages are not unread");
     assert_eq!(unread(&User::new("Stranger")), 0, "0 for non-members");
 }
@@ -756,30 +491,14 @@ fn etags_make_polling_cheap_and_still_mark_read() {
     send_text(&app, &ada, &room, "one");
     let first = app.get(&messages_path(&room, "")).as_user(&ada).send();
     let etag = first.header("etag").unwrap().to_owned();
-    let for_bob = app
-        .get(&messages_path(&room, ""))
-        .as_user(&bob)
-        .header("if-none-match", &etag)
-        .send();
-    assert_eq!(
-        for_bob.status, 304,
-        "the same page has the same ETag for every member"
-    );
+    let for_bob = app.get(&messages_path(&room, "")).as_user(&bob).header("if-none-match", &etag).send();
+    assert_eq!(for_bob.status, 304, "the same page has the same ETag for every member");
     assert!(for_bob.body.is_empty());
     assert_eq!(for_bob.header("etag"), Some(etag.as_str()));
-    let unread = app
-        .get(&format!("/api/rooms/{room}"))
-        .as_user(&bob)
-        .send()
-        .json()["data"]["unreadCount"]
-        .clone();
+    let unread = app.get(&format!("/api/rooms/{room}")).as_user(&bob).send().json()["data"]["unreadCount"].clone();
     assert_eq!(unread, 0, "a 304 marks read like the 200 it stands for");
     send_text(&app, &ada, &room, "two");
-    let changed = app
-        .get(&messages_path(&room, ""))
-        .as_user(&ada)
-        .header("if-none-match", &etag)
-        .send();
+    let changed = app.get(&messages_path(&room, "")).as_user(&ada).header("if-none-match", &etag).send();
     assert_eq!(changed.status, 200);
     assert_ne!(changed.header("etag"), Some(etag.as_str()));
 }
@@ -791,57 +510,36 @@ fn only_members_read_and_write_messages() {
     let outsider = User::new("Outsider");
     let invitee = User::new("Invitee");
     let public = room_with(&app, &admin);
-    let private = id_of(&create_room(
-        &app,
-        &admin,
-        json!({"name": "Private", "isPrivate": true}),
-    ));
+    let private = id_of(&create_room(&app, &admin, json!({"name": "Private", "isPrivate": true})));
     invite(&app, &admin, &private, &invitee);
     let message = send_text(&app, &admin, &public, "x");
     let one = format!("/{}", message["id"].as_str().unwrap());
-    app.get(&messages_path(&public, ""))
-        .as_user(&outsider)
-        .send()
-        .assert_error(403, "NOT_MEMBER");
+    app.get(&messages_path(&public, "")).as_user(&outsider).send().assert_error(403, "NOT_MEMBER");
     app.post(&messages_path(&public, ""))
         .as_user(&outsider)
         .json(json!({"content": "hi"}))
         .send()
         .assert_error(403, "NOT_MEMBER");
-    app.get(&messages_path(&public, &one))
-        .as_user(&outsider)
-        .send()
-        .assert_error(403, "NOT_MEMBER");
-    app.get(&messages_path(&private, ""))
-        .as_user(&outsider)
-        .send()
-        .assert_error(404, "NOT_FOUND");
+    app.get(&messages_path(&public, &one)).as_user(&outsider).send().assert_error(403, "NOT_MEMBER");
+    app.get(&messages_path(&private, "")).as_user(&outsider).send().assert_error(404, "NOT_FOUND");
     app.post(&messages_path(&private, ""))
         .as_user(&outsider)
         .json(json!({"content": "hi"}))
         .send()
         .assert_error(404, "NOT_FOUND");
-    app.get(&messages_path(&private, ""))
-        .as_user(&invitee)
-        .send()
-        .assert_error(403, "NOT_MEMBER");
+    app.get(&messages_path(&private, "")).as_user(&invitee).send().assert_error(403, "NOT_MEMBER");
     app.post(&messages_path(&private, ""))
         .as_user(&invitee)
         .header("idempotency-key", "k")
         .json(json!({"content": "hi"}))
         .send()
         .assert_error(403, "NOT_MEMBER");
-    app.get(&messages_path(&public, ""))
-        .send()
-        .assert_error(401, "UNAUTHORIZED");
+    app.get(&messages_path(&public, "")).send().assert_error(401, "UNAUTHORIZED");
     app.get(&messages_path(&uuid::Uuid::new_v4().to_string(), ""))
         .as_user(&admin)
         .send()
         .assert_error(404, "NOT_FOUND");
-    let response = app
-        .request("PUT", &messages_path(&public, ""))
-        .as_user(&admin)
-        .send();
+    let response = app.request("PUT", &messages_path(&public, "")).as_user(&admin).send();
     response.assert_error(405, "METHOD_NOT_ALLOWED");
     assert_eq!(response.header("allow"), Some("GET, POST"));
 }
@@ -859,10 +557,7 @@ fn a_page_costs_the_same_statements_for_any_limit_and_depth() {
                 &app,
                 &ada,
                 &room,
-                &format!(
-                    "?limit=100&before={}",
-                    p["pagination"]["prevCursor"].as_str().unwrap()
-                ),
+                &format!("?limit=100&before={}", p["pagination"]["prevCursor"].as_str().unwrap()),
             );
         }
         p["pagination"]["prevCursor"].as_str().unwrap().to_owned()
@@ -872,11 +567,7 @@ fn a_page_costs_the_same_statements_for_any_limit_and_depth() {
     let first_100 = count("?limit=100");
     let deep_1 = count(&format!("?limit=1&before={deep}"));
     let deep_100 = count(&format!("?limit=100&before={deep}"));
-    assert_eq!(
-        [first_1, first_100, deep_1, deep_100],
-        [3, 3, 3, 3],
-        "access, page, read marker"
-    );
+    assert_eq!([first_1, first_100, deep_1, deep_100], [3, 3, 3, 3], "access, page, read marker");
     let (_, send) = app.count_statements(|| send_text(&app, &ada, &room, "x"));
     assert_eq!(send, 1, "the guarded INSERT alone");
 }
@@ -895,27 +586,11 @@ fn the_app_never_asks_the_host_for_changes_or_last_insert_rowid() {
         .json(json!({"content": "y"}))
         .send();
     page(&app, &bob, &room, "");
-    app.delete(&messages_path(
-        &room,
-        &format!("/{}", message["id"].as_str().unwrap()),
-    ))
-    .as_user(&ada)
-    .send();
-    app.put(&format!("/api/rooms/{room}"))
-        .as_user(&ada)
-        .json(json!({"name": "Renamed"}))
-        .send();
-    app.post(&format!("/api/rooms/{room}/leave"))
-        .as_user(&bob)
-        .send();
-    app.delete(&format!("/api/rooms/{room}"))
-        .as_user(&ada)
-        .send();
-    assert_eq!(
-        app.app.sqlite().host_row_call_count(),
-        0,
-        "libSQL answers 0 to both"
-    );
+    app.delete(&messages_path(&room, &format!("/{}", message["id"].as_str().unwrap()))).as_user(&ada).send();
+    app.put(&format!("/api/rooms/{room}")).as_user(&ada).json(json!({"name": "Renamed"})).send();
+    app.post(&format!("/api/rooms/{room}/leave")).as_user(&bob).send();
+    app.delete(&format!("/api/rooms/{room}")).as_user(&ada).send();
+    assert_eq!(app.app.sqlite().host_row_call_count(), 0, "libSQL answers 0 to both");
 }
 
 #[test]
@@ -923,28 +598,37 @@ fn an_author_who_left_a_private_room_cannot_reach_its_messages() {
     let app = TestApp::spawn();
     let admin = User::new("Admin");
     let author = User::new("Author");
-    let room = id_of(&create_room(
-        &app,
-        &admin,
-        json!({"name": "Private", "isPrivate": true}),
-    ));
+    let room = id_of(&create_room(&app, &admin, json!({"name": "Private", "isPrivate": true})));
     invite(&app, &admin, &room, &author);
     join(&app, &author, &room);
     let message = send_text(&app, &author, &room, "mine");
-    assert_eq!(
-        app.post(&format!("/api/rooms/{room}/leave"))
-            .as_user(&author)
-            .send()
-            .status,
-        204
-    );
+    assert_eq!(app.post(&format!("/api/rooms/{room}/leave")).as_user(&author).send().status, 204);
     let path = messages_path(&room, &format!("/{}", message["id"].as_str().unwrap()));
-    app.delete(&path)
-        .as_user(&author)
-        .send()
-        .assert_error(404, "NOT_FOUND");
-    assert_eq!(
-        app.get(&path).as_user(&admin).send().json()["data"]["deleted"],
-        false
-    );
+    app.delete(&path).as_user(&author).send().assert_error(404, "NOT_FOUND");
+    assert_eq!(app.get(&path).as_user(&admin).send().json()["data"]["deleted"], false);
+}
+
+#[test]
+fn idempotency_keys_expire_after_24_hours() {
+    let app = TestApp::spawn();
+    let ada = User::new("Ada");
+    let room = room_with(&app, &ada);
+    let send = || {
+        app.post(&messages_path(&room, ""))
+            .as_user(&ada)
+            .header("idempotency-key", "daily")
+            .json(json!({"content": "same"}))
+            .send()
+    };
+    let first = send();
+    assert_eq!(first.status, 201);
+    assert_eq!(send().status, 200);
+    let db = rusqlite::Connection::open(app.app.sqlite().path()).unwrap();
+    db.execute("UPDATE idempotency_keys SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-25 hours')", [])
+        .unwrap();
+    let after_expiry = send();
+    assert_eq!(after_expiry.status, 201, "an expired key starts afresh");
+    assert_ne!(after_expiry.json()["data"]["id"], first.json()["data"]["id"]);
+    let kept: i64 = db.query_row("SELECT count(*) FROM idempotency_keys", [], |r| r.get(0)).unwrap();
+    assert_eq!(kept, 1, "the expired key was purged");
 }

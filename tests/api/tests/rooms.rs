@@ -1,15 +1,10 @@
 //! Rooms: `GET/POST /api/rooms`, `GET/PUT/DELETE /api/rooms/:id`.
 
-use api_tests::{create_room, id_of, invite, join, TestApp, User};
+use api_tests::{assert_status, create_room, id_of, invite, join, TestApp, User};
 use serde_json::{json, Value};
 
 fn names(list: &Value) -> Vec<String> {
-    list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["name"].as_str().unwrap().to_owned())
-        .collect()
+    list["data"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect()
 }
 
 #[test]
@@ -23,10 +18,7 @@ fn creating_a_room_makes_the_caller_its_admin() {
         .send();
     assert_eq!(response.status, 201);
     let room = response.json()["data"].clone();
-    assert_eq!(
-        response.header("location"),
-        Some(format!("/api/rooms/{}", room["id"].as_str().unwrap()).as_str())
-    );
+    assert_eq!(response.header("location"), Some(format!("/api/rooms/{}", room["id"].as_str().unwrap()).as_str()));
     assert_eq!(room["name"], "General");
     assert_eq!(room["description"], "Talk");
     assert_eq!(room["isPrivate"], false);
@@ -37,17 +29,10 @@ fn creating_a_room_makes_the_caller_its_admin() {
     assert_eq!(room["unreadCount"], 0);
     assert_eq!(room["lastMessageAt"], Value::Null);
     let created_at = room["createdAt"].as_str().unwrap();
-    assert_eq!(
-        created_at.len(),
-        "2026-11-25T14:43:12.123Z".len(),
-        "{created_at}"
-    );
+    assert_eq!(created_at.len(), "2026-11-25T14:43:12.123Z".len(), "{created_at}");
     assert!(created_at.ends_with('Z'));
 
-    let fetched = app
-        .get(&format!("/api/rooms/{}", room["id"].as_str().unwrap()))
-        .as_user(&ada)
-        .send();
+    let fetched = app.get(&format!("/api/rooms/{}", room["id"].as_str().unwrap())).as_user(&ada).send();
     assert_eq!(fetched.status, 200);
     assert_eq!(fetched.json()["data"], room);
 }
@@ -80,78 +65,29 @@ fn room_validation_table() {
     let cases: Vec<(&str, Value, Option<&str>)> = vec![
         ("name of 2 characters", json!({"name": "ab"}), Some("name")),
         ("name of 3 characters", json!({"name": "abc"}), None),
-        (
-            "name of 100 characters",
-            json!({"name": "n".repeat(100)}),
-            None,
-        ),
-        (
-            "name of 101 characters",
-            json!({"name": "m".repeat(101)}),
-            Some("name"),
-        ),
-        (
-            "100 multi-byte characters",
-            json!({"name": "é".repeat(100)}),
-            None,
-        ),
-        (
-            "101 multi-byte characters",
-            json!({"name": "ü".repeat(101)}),
-            Some("name"),
-        ),
+        ("name of 100 characters", json!({"name": "n".repeat(100)}), None),
+        ("name of 101 characters", json!({"name": "m".repeat(101)}), Some("name")),
+        ("100 multi-byte characters", json!({"name": "é".repeat(100)}), None),
+        ("101 multi-byte characters", json!({"name": "ü".repeat(101)}), Some("name")),
         ("3 emoji", json!({"name": "🎉🎉🎉"}), None),
-        (
-            "whitespace-only name",
-            json!({"name": " \t\u{3000} "}),
-            Some("name"),
-        ),
+        ("whitespace-only name", json!({"name": " \t\u{3000} "}), Some("name")),
         ("missing name", json!({"description": "x"}), Some("name")),
-        (
-            "description of 500",
-            json!({"name": "desc500", "description": "d".repeat(500)}),
-            None,
-        ),
-        (
-            "description of 501",
-            json!({"name": "desc501", "description": "d".repeat(501)}),
-            Some("description"),
-        ),
+        ("description of 500", json!({"name": "desc500", "description": "d".repeat(500)}), None),
+        ("description of 501", json!({"name": "desc501", "description": "d".repeat(501)}), Some("description")),
         ("name not a string", json!({"name": 42}), Some("name")),
-        (
-            "isPrivate not a bool",
-            json!({"name": "typed", "isPrivate": "yes"}),
-            Some("isPrivate"),
-        ),
-        (
-            "description not a string",
-            json!({"name": "typed2", "description": 1}),
-            Some("description"),
-        ),
-        (
-            "unknown field",
-            json!({"name": "extra", "topic": "x"}),
-            Some("topic"),
-        ),
+        ("isPrivate not a bool", json!({"name": "typed", "isPrivate": "yes"}), Some("isPrivate")),
+        ("description not a string", json!({"name": "typed2", "description": 1}), Some("description")),
+        ("unknown field", json!({"name": "extra", "topic": "x"}), Some("topic")),
         ("not an object", json!(["name"]), Some("body")),
     ];
     for (case, body, invalid_field) in cases {
         let response = app.post("/api/rooms").as_user(&ada).json(body).send();
         match invalid_field {
-            None => assert_eq!(
-                response.status,
-                201,
-                "{case}: {}",
-                String::from_utf8_lossy(&response.body)
-            ),
+            None => assert_eq!(response.status, 201, "{case}: {}", String::from_utf8_lossy(&response.body)),
             Some(field) => {
                 let error = response.assert_error(400, "VALIDATION_ERROR");
-                let fields: Vec<&str> = error["details"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|d| d["field"].as_str().unwrap())
-                    .collect();
+                let fields: Vec<&str> =
+                    error["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
                 assert!(fields.contains(&field), "{case}: {fields:?}");
             }
         }
@@ -167,31 +103,17 @@ fn bodies_must_be_json_objects_of_at_most_64_kib() {
         .raw_body("text/plain", "name=x")
         .send()
         .assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
-    app.post("/api/rooms")
-        .as_user(&ada)
-        .send()
-        .assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
-    app.post("/api/rooms")
-        .as_user(&ada)
-        .raw_body("application/json", "")
-        .send()
-        .assert_error(400, "INVALID_JSON");
+    app.post("/api/rooms").as_user(&ada).send().assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
+    app.post("/api/rooms").as_user(&ada).raw_body("application/json", "").send().assert_error(400, "INVALID_JSON");
     app.post("/api/rooms")
         .as_user(&ada)
         .raw_body("application/json", "{\"name\":")
         .send()
         .assert_error(400, "INVALID_JSON");
     let huge = json!({"name": "big", "description": "x".repeat(70 * 1024)});
-    app.post("/api/rooms")
-        .as_user(&ada)
-        .json(huge)
-        .send()
-        .assert_error(413, "PAYLOAD_TOO_LARGE");
-    let charset = app
-        .post("/api/rooms")
-        .as_user(&ada)
-        .raw_body("application/json; charset=utf-8", r#"{"name":"csx"}"#)
-        .send();
+    app.post("/api/rooms").as_user(&ada).json(huge).send().assert_error(413, "PAYLOAD_TOO_LARGE");
+    let charset =
+        app.post("/api/rooms").as_user(&ada).raw_body("application/json; charset=utf-8", r#"{"name":"csx"}"#).send();
     assert_eq!(charset.status, 201);
 }
 
@@ -201,20 +123,9 @@ fn room_names_are_unique_ignoring_case() {
     let ada = User::new("Ada");
     create_room(&app, &ada, json!({"name": "Élan"}));
     for taken in ["élan", "ÉLAN", "E\u{301}lan", "  élan "] {
-        app.post("/api/rooms")
-            .as_user(&ada)
-            .json(json!({"name": taken}))
-            .send()
-            .assert_error(409, "ROOM_NAME_TAKEN");
+        app.post("/api/rooms").as_user(&ada).json(json!({"name": taken})).send().assert_error(409, "ROOM_NAME_TAKEN");
     }
-    assert_eq!(
-        app.post("/api/rooms")
-            .as_user(&ada)
-            .json(json!({"name": "Elan"}))
-            .send()
-            .status,
-        201
-    );
+    assert_eq!(app.post("/api/rooms").as_user(&ada).json(json!({"name": "Elan"})).send().status, 201);
 }
 
 #[test]
@@ -227,32 +138,15 @@ fn concurrent_duplicate_creates_produce_exactly_one_room() {
                 let app = &app;
                 scope.spawn(move || {
                     let user = User::new(&format!("user{i}"));
-                    app.post("/api/rooms")
-                        .as_user(&user)
-                        .json(json!({"name": "Race"}))
-                        .send()
-                        .status
+                    app.post("/api/rooms").as_user(&user).json(json!({"name": "Race"})).send().status
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?} {}",
-        app.app.logs()
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        7,
-        "{statuses:?}"
-    );
-    let list = app
-        .get("/api/rooms?search=race")
-        .as_user(&User::new("Eve"))
-        .send()
-        .json();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?} {}", app.app.logs());
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 7, "{statuses:?}");
+    let list = app.get("/api/rooms?search=race").as_user(&User::new("Eve")).send().json();
     assert_eq!(list["pagination"]["total"], 1);
 }
 
@@ -262,42 +156,19 @@ fn listing_is_newest_first_and_shows_public_rooms_and_the_callers_private_ones()
     let ada = User::new("Ada");
     let bob = User::new("Bob");
     create_room(&app, &ada, json!({"name": "first"}));
-    create_room(
-        &app,
-        &ada,
-        json!({"name": "ada-private", "isPrivate": true}),
-    );
-    create_room(
-        &app,
-        &bob,
-        json!({"name": "bob-private", "isPrivate": true}),
-    );
+    create_room(&app, &ada, json!({"name": "ada-private", "isPrivate": true}));
+    create_room(&app, &bob, json!({"name": "bob-private", "isPrivate": true}));
     create_room(&app, &bob, json!({"name": "last"}));
     let for_ada = app.get("/api/rooms").as_user(&ada).send().json();
     assert_eq!(names(&for_ada), vec!["last", "ada-private", "first"]);
-    assert_eq!(
-        for_ada["pagination"],
-        json!({"page": 1, "limit": 20, "total": 3, "hasMore": false})
-    );
-    let joined = app
-        .get("/api/rooms?joined=true")
-        .as_user(&ada)
-        .send()
-        .json();
+    assert_eq!(for_ada["pagination"], json!({"page": 1, "limit": 20, "total": 3, "hasMore": false}));
+    let joined = app.get("/api/rooms?joined=true").as_user(&ada).send().json();
     assert_eq!(names(&joined), vec!["ada-private", "first"]);
-    let not_filtered = app
-        .get("/api/rooms?joined=false")
-        .as_user(&ada)
-        .send()
-        .json();
+    let not_filtered = app.get("/api/rooms?joined=false").as_user(&ada).send().json();
     assert_eq!(names(&not_filtered).len(), 3);
     let row = &for_ada["data"][0];
     assert_eq!(
-        (
-            row["isMember"].clone(),
-            row["role"].clone(),
-            row["unreadCount"].clone()
-        ),
+        (row["isMember"].clone(), row["role"].clone(), row["unreadCount"].clone()),
         (json!(false), Value::Null, json!(0))
     );
 }
@@ -308,20 +179,9 @@ fn search_matches_name_or_description_literally_and_ignoring_case() {
     let ada = User::new("Ada");
     create_room(&app, &ada, json!({"name": "100% Rust"}));
     create_room(&app, &ada, json!({"name": "snake_case fans"}));
-    create_room(
-        &app,
-        &ada,
-        json!({"name": "Plain", "description": "All about ÉTÉ and more"}),
-    );
+    create_room(&app, &ada, json!({"name": "Plain", "description": "All about ÉTÉ and more"}));
     create_room(&app, &ada, json!({"name": "1000 Rusty nails"}));
-    let search = |term: &str| {
-        names(
-            &app.get(&format!("/api/rooms?search={term}"))
-                .as_user(&ada)
-                .send()
-                .json(),
-        )
-    };
+    let search = |term: &str| names(&app.get(&format!("/api/rooms?search={term}")).as_user(&ada).send().json());
     assert_eq!(search("100%25"), vec!["100% Rust"]);
     assert_eq!(search("e_c"), vec!["snake_case fans"]);
     assert_eq!(search("%25"), vec!["100% Rust"]);
@@ -353,37 +213,19 @@ fn page_pagination_edges() {
         "joined=yes",
         "invited=1",
     ] {
-        let error = app
-            .get(&format!("/api/rooms?{bad}"))
-            .as_user(&ada)
-            .send()
-            .assert_error(400, "VALIDATION_ERROR");
+        let error = app.get(&format!("/api/rooms?{bad}")).as_user(&ada).send().assert_error(400, "VALIDATION_ERROR");
         assert!(!error["details"].as_array().unwrap().is_empty(), "{bad}");
     }
-    let page = |query: &str| {
-        app.get(&format!("/api/rooms?{query}"))
-            .as_user(&ada)
-            .send()
-            .json()
-    };
+    let page = |query: &str| app.get(&format!("/api/rooms?{query}")).as_user(&ada).send().json();
     let exact = page("page=2&limit=3");
     assert_eq!(names(&exact), vec!["room-2", "room-1", "room-0"]);
-    assert_eq!(
-        exact["pagination"],
-        json!({"page": 2, "limit": 3, "total": 6, "hasMore": false})
-    );
+    assert_eq!(exact["pagination"], json!({"page": 2, "limit": 3, "total": 6, "hasMore": false}));
     assert_eq!(page("page=1&limit=3")["pagination"]["hasMore"], true);
     let past = page("page=5&limit=3");
     assert_eq!(past["data"], json!([]));
-    assert_eq!(
-        past["pagination"],
-        json!({"page": 5, "limit": 3, "total": 6, "hasMore": false})
-    );
+    assert_eq!(past["pagination"], json!({"page": 5, "limit": 3, "total": 6, "hasMore": false}));
     assert_eq!(page("limit=100")["pagination"]["total"], 6);
-    assert_eq!(
-        names(&page("page=3&limit=2&unknown=1")),
-        vec!["room-1", "room-0"]
-    );
+    assert_eq!(names(&page("page=3&limit=2&unknown=1")), vec!["room-1", "room-0"]);
 }
 
 #[test]
@@ -394,8 +236,7 @@ fn listing_costs_the_same_statements_for_any_limit() {
         create_room(&app, &ada, json!({"name": format!("room-{i}")}));
     }
     let (small, one) = app.count_statements(|| app.get("/api/rooms?limit=1").as_user(&ada).send());
-    let (large, hundred) =
-        app.count_statements(|| app.get("/api/rooms?limit=100").as_user(&ada).send());
+    let (large, hundred) = app.count_statements(|| app.get("/api/rooms?limit=100").as_user(&ada).send());
     assert_eq!((small.status, large.status), (200, 200));
     assert_eq!(large.json()["data"].as_array().unwrap().len(), 30);
     assert_eq!(one, hundred);
@@ -409,21 +250,11 @@ fn getting_a_room_checks_the_id_and_visibility() {
     let eve = User::new("Eve");
     let private = create_room(&app, &ada, json!({"name": "secret", "isPrivate": true}));
     let path = format!("/api/rooms/{}", private["id"].as_str().unwrap());
-    app.get(&path)
-        .as_user(&eve)
-        .send()
-        .assert_error(404, "NOT_FOUND");
+    app.get(&path).as_user(&eve).send().assert_error(404, "NOT_FOUND");
     assert_eq!(app.get(&path).as_user(&ada).send().status, 200);
-    let error = app
-        .get("/api/rooms/not-a-uuid")
-        .as_user(&ada)
-        .send()
-        .assert_error(400, "VALIDATION_ERROR");
+    let error = app.get("/api/rooms/not-a-uuid").as_user(&ada).send().assert_error(400, "VALIDATION_ERROR");
     assert_eq!(error["details"][0]["field"], "id");
-    app.get(&format!("/api/rooms/{}", uuid::Uuid::new_v4()))
-        .as_user(&ada)
-        .send()
-        .assert_error(404, "NOT_FOUND");
+    app.get(&format!("/api/rooms/{}", uuid::Uuid::new_v4())).as_user(&ada).send().assert_error(404, "NOT_FOUND");
 }
 
 #[test]
@@ -432,65 +263,28 @@ fn updating_a_room_is_partial_and_moves_updated_at() {
     let ada = User::new("Ada");
     let room = create_room(&app, &ada, json!({"name": "General", "description": "old"}));
     let path = format!("/api/rooms/{}", room["id"].as_str().unwrap());
-    let updated = app
-        .put(&path)
-        .as_user(&ada)
-        .json(json!({"isPrivate": true}))
-        .send();
+    let updated = app.put(&path).as_user(&ada).json(json!({"isPrivate": true})).send();
     assert_eq!(updated.status, 200);
     let updated = updated.json()["data"].clone();
     assert_eq!(
-        (
-            updated["name"].clone(),
-            updated["description"].clone(),
-            updated["isPrivate"].clone()
-        ),
+        (updated["name"].clone(), updated["description"].clone(), updated["isPrivate"].clone()),
         (json!("General"), json!("old"), json!(true))
     );
     assert!(updated["updatedAt"].as_str().unwrap() > room["updatedAt"].as_str().unwrap());
     assert_eq!(updated["createdAt"], room["createdAt"]);
-    let cleared = app
-        .put(&path)
-        .as_user(&ada)
-        .json(json!({"description": null, "name": " Renamed "}))
-        .send()
-        .json();
+    let cleared = app.put(&path).as_user(&ada).json(json!({"description": null, "name": " Renamed "})).send().json();
     assert_eq!(
-        (
-            cleared["data"]["name"].clone(),
-            cleared["data"]["description"].clone()
-        ),
+        (cleared["data"]["name"].clone(), cleared["data"]["description"].clone()),
         (json!("Renamed"), Value::Null)
     );
-    let empty = app
-        .put(&path)
-        .as_user(&ada)
-        .json(json!({"description": ""}))
-        .send()
-        .json();
+    let empty = app.put(&path).as_user(&ada).json(json!({"description": ""})).send().json();
     assert_eq!(empty["data"]["description"], Value::Null);
-    app.put(&path)
-        .as_user(&ada)
-        .json(json!({}))
-        .send()
-        .assert_error(400, "VALIDATION_ERROR");
-    app.put(&path)
-        .as_user(&ada)
-        .json(json!({"name": "x"}))
-        .send()
-        .assert_error(400, "VALIDATION_ERROR");
+    app.put(&path).as_user(&ada).json(json!({})).send().assert_error(400, "VALIDATION_ERROR");
+    app.put(&path).as_user(&ada).json(json!({"name": "x"})).send().assert_error(400, "VALIDATION_ERROR");
     create_room(&app, &ada, json!({"name": "Other"}));
-    app.put(&path)
-        .as_user(&ada)
-        .json(json!({"name": "OTHER"}))
-        .send()
-        .assert_error(409, "ROOM_NAME_TAKEN");
+    app.put(&path).as_user(&ada).json(json!({"name": "OTHER"})).send().assert_error(409, "ROOM_NAME_TAKEN");
     assert_eq!(
-        app.put(&path)
-            .as_user(&ada)
-            .json(json!({"name": "renamed"}))
-            .send()
-            .status,
+        app.put(&path).as_user(&ada).json(json!({"name": "renamed"})).send().status,
         200,
         "its own name in another case is fine"
     );
@@ -506,29 +300,24 @@ fn a_deleted_room_is_gone_everywhere_and_frees_its_name() {
     let deleted = app.delete(&path).as_user(&ada).send();
     assert_eq!(deleted.status, 204);
     assert!(deleted.body.is_empty());
-    app.get(&path)
+    app.get(&path).as_user(&ada).send().assert_error(404, "NOT_FOUND");
+    app.put(&path).as_user(&ada).json(json!({"name": "Back"})).send().assert_error(404, "NOT_FOUND");
+    app.delete(&path).as_user(&ada).send().assert_error(404, "NOT_FOUND");
+    for sub in ["/messages", "/members", "/invitations"] {
+        app.get(&format!("{path}{sub}")).as_user(&ada).send().assert_error(404, "NOT_FOUND");
+    }
+    app.post(&format!("{path}/messages"))
         .as_user(&ada)
+        .json(json!({"content": "x"}))
         .send()
         .assert_error(404, "NOT_FOUND");
-    app.put(&path)
-        .as_user(&ada)
-        .json(json!({"name": "Back"}))
-        .send()
-        .assert_error(404, "NOT_FOUND");
-    app.delete(&path)
-        .as_user(&ada)
-        .send()
-        .assert_error(404, "NOT_FOUND");
+    app.post(&format!("{path}/leave")).as_user(&ada).send().assert_error(404, "NOT_FOUND");
     assert!(names(&app.get("/api/rooms").as_user(&ada).send().json()).is_empty());
     let reborn = create_room(&app, &ada, json!({"name": "doomed"}));
     assert_ne!(reborn["id"], room["id"]);
     let db = rusqlite::Connection::open(app.app.sqlite().path()).unwrap();
     let kept: i64 = db
-        .query_row(
-            "SELECT count(*) FROM rooms WHERE id = ?1 AND deleted_at IS NOT NULL",
-            [id],
-            |r| r.get(0),
-        )
+        .query_row("SELECT count(*) FROM rooms WHERE id = ?1 AND deleted_at IS NOT NULL", [id], |r| r.get(0))
         .unwrap();
     assert_eq!(kept, 1, "soft delete keeps the row for audit");
 }
@@ -543,36 +332,16 @@ fn only_admins_change_or_delete_and_outsiders_of_private_rooms_get_404() {
     let public_path = format!("/api/rooms/{}", public["id"].as_str().unwrap());
     let private_path = format!("/api/rooms/{}", private["id"].as_str().unwrap());
     assert_eq!(app.get(&public_path).as_user(&eve).send().status, 200);
-    app.put(&public_path)
-        .as_user(&eve)
-        .json(json!({"name": "Mine"}))
-        .send()
-        .assert_error(403, "FORBIDDEN");
-    app.delete(&public_path)
-        .as_user(&eve)
-        .send()
-        .assert_error(403, "FORBIDDEN");
-    app.put(&private_path)
-        .as_user(&eve)
-        .json(json!({"name": "Mine"}))
-        .send()
-        .assert_error(404, "NOT_FOUND");
-    app.delete(&private_path)
-        .as_user(&eve)
-        .send()
-        .assert_error(404, "NOT_FOUND");
+    app.put(&public_path).as_user(&eve).json(json!({"name": "Mine"})).send().assert_error(403, "FORBIDDEN");
+    app.delete(&public_path).as_user(&eve).send().assert_error(403, "FORBIDDEN");
+    app.put(&private_path).as_user(&eve).json(json!({"name": "Mine"})).send().assert_error(404, "NOT_FOUND");
+    app.delete(&private_path).as_user(&eve).send().assert_error(404, "NOT_FOUND");
     for path in [&public_path, &private_path] {
         app.get(path).send().assert_error(401, "UNAUTHORIZED");
-        app.put(path)
-            .json(json!({"name": "Mine"}))
-            .send()
-            .assert_error(401, "UNAUTHORIZED");
+        app.put(path).json(json!({"name": "Mine"})).send().assert_error(401, "UNAUTHORIZED");
         app.delete(path).send().assert_error(401, "UNAUTHORIZED");
     }
-    app.post("/api/rooms")
-        .json(json!({"name": "anon"}))
-        .send()
-        .assert_error(401, "UNAUTHORIZED");
+    app.post("/api/rooms").json(json!({"name": "anon"})).send().assert_error(401, "UNAUTHORIZED");
 }
 
 #[test]
@@ -581,9 +350,7 @@ fn wrong_methods_on_room_routes_answer_405() {
     let response = app.request("PATCH", "/api/rooms").send();
     response.assert_error(405, "METHOD_NOT_ALLOWED");
     assert_eq!(response.header("allow"), Some("GET, POST"));
-    let response = app
-        .post(&format!("/api/rooms/{}", uuid::Uuid::new_v4()))
-        .send();
+    let response = app.post(&format!("/api/rooms/{}", uuid::Uuid::new_v4())).send();
     assert_eq!(response.header("allow"), Some("GET, PUT, DELETE"));
 }
 
@@ -596,11 +363,7 @@ fn room_authorization_matrix() {
     let outsider = User::new("Outsider");
     // (route, caller) → expected status, for a public and a private room.
     for private in [false, true] {
-        let room = create_room(
-            &app,
-            &admin,
-            json!({"name": format!("matrix-{private}"), "isPrivate": private}),
-        );
+        let room = create_room(&app, &admin, json!({"name": format!("matrix-{private}"), "isPrivate": private}));
         let id = id_of(&room);
         if private {
             invite(&app, &admin, &id, &member);
@@ -627,21 +390,8 @@ fn room_authorization_matrix() {
             ("DELETE", Some(&admin), 204),
         ];
         for (method, caller, expected) in table {
-            let mut request = app.request(method, &path);
-            if method == "PUT" {
-                request = request.json(json!({"description": "changed"}));
-            }
-            if let Some(user) = caller {
-                request = request.as_user(user);
-            }
-            let response = request.send();
-            assert_eq!(
-                response.status,
-                expected,
-                "{method} private={private} as {:?}: {}",
-                caller.map(|u| &u.name),
-                String::from_utf8_lossy(&response.body)
-            );
+            let body = (method == "PUT").then(|| json!({"description": "changed"}));
+            assert_status(&app, method, &path, body, caller, expected);
         }
     }
 }
@@ -653,50 +403,15 @@ fn invitees_see_the_room_and_list_it_with_invited_true() {
     let guest = User::new("Guest");
     let room = create_room(&app, &admin, json!({"name": "Hidden", "isPrivate": true}));
     create_room(&app, &admin, json!({"name": "Open"}));
-    assert_eq!(
-        names(&app.get("/api/rooms").as_user(&guest).send().json()),
-        vec!["Open"]
-    );
+    assert_eq!(names(&app.get("/api/rooms").as_user(&guest).send().json()), vec!["Open"]);
     invite(&app, &admin, &id_of(&room), &guest);
-    let seen = app
-        .get(&format!("/api/rooms/{}", id_of(&room)))
-        .as_user(&guest)
-        .send()
-        .json();
-    assert_eq!(
-        (
-            seen["data"]["isMember"].clone(),
-            seen["data"]["role"].clone()
-        ),
-        (json!(false), Value::Null)
-    );
-    assert_eq!(
-        names(
-            &app.get("/api/rooms?invited=true")
-                .as_user(&guest)
-                .send()
-                .json()
-        ),
-        vec!["Hidden"]
-    );
+    let seen = app.get(&format!("/api/rooms/{}", id_of(&room))).as_user(&guest).send().json();
+    assert_eq!((seen["data"]["isMember"].clone(), seen["data"]["role"].clone()), (json!(false), Value::Null));
+    assert_eq!(names(&app.get("/api/rooms?invited=true").as_user(&guest).send().json()), vec!["Hidden"]);
     join(&app, &guest, &id_of(&room));
     assert!(
-        names(
-            &app.get("/api/rooms?invited=true")
-                .as_user(&guest)
-                .send()
-                .json()
-        )
-        .is_empty(),
+        names(&app.get("/api/rooms?invited=true").as_user(&guest).send().json()).is_empty(),
         "joining consumes the invitation"
     );
-    assert_eq!(
-        names(
-            &app.get("/api/rooms?joined=true")
-                .as_user(&guest)
-                .send()
-                .json()
-        ),
-        vec!["Hidden"]
-    );
+    assert_eq!(names(&app.get("/api/rooms?joined=true").as_user(&guest).send().json()), vec!["Hidden"]);
 }

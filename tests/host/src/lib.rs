@@ -60,22 +60,28 @@ pub struct State {
     sqlite: Arc<SqliteStore>,
 }
 
+impl State {
+    fn new(component: Arc<ComponentContext>, sqlite: Arc<SqliteStore>, wasi: WasiCtx) -> State {
+        State {
+            wasi,
+            http: WasiHttpCtx::new(),
+            hooks: DenyOutboundHttp,
+            table: ResourceTable::new(),
+            component,
+            sqlite,
+        }
+    }
+}
+
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
 impl WasiHttpView for State {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.hooks,
-        }
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
     }
 }
 
@@ -93,10 +99,7 @@ impl WasiHttpHooks for DenyOutboundHttp {
                 Output = Result<
                     (
                         http::Response<wasmtime_wasi_http::WasiBody>,
-                        Box<
-                            dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>>
-                                + Send,
-                        >,
+                        Box<dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
                     ),
                     wasmtime_wasi_http::Error,
                 >,
@@ -160,23 +163,18 @@ fn compile(path: &Path) -> Result<Component> {
     type Key = (PathBuf, std::time::SystemTime, u64);
     static CACHE: OnceLock<Mutex<HashMap<Key, Component>>> = OnceLock::new();
     let metadata = std::fs::metadata(path).with_context(|| {
-        format!("component {} not found: build the components first (cargo build --target wasm32-wasip2 --release)", path.display())
+        format!(
+            "component {} not found: build the components first (cargo build --target wasm32-wasip2 --release)",
+            path.display()
+        )
     })?;
     let key = (path.to_owned(), metadata.modified()?, metadata.len());
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(component) = cache
-        .lock()
-        .map_err(|_| anyhow!("component cache poisoned"))?
-        .get(&key)
-    {
+    if let Some(component) = cache.lock().map_err(|_| anyhow!("component cache poisoned"))?.get(&key) {
         return Ok(component.clone());
     }
-    let component = Component::from_file(engine(), path)
-        .map_err(|e| anyhow!("compiling {}: {e:#}", path.display()))?;
-    cache
-        .lock()
-        .map_err(|_| anyhow!("component cache poisoned"))?
-        .insert(key, component.clone());
+    let component = Component::from_file(engine(), path).map_err(|e| anyhow!("compiling {}: {e:#}", path.display()))?;
+    cache.lock().map_err(|_| anyhow!("component cache poisoned"))?.insert(key, component.clone());
     Ok(component)
 }
 
@@ -210,12 +208,7 @@ impl App {
             let variables = spec
                 .variables
                 .iter()
-                .map(|(name, template)| {
-                    Ok((
-                        name.clone(),
-                        variables::render_template(template, &app_variables)?,
-                    ))
-                })
+                .map(|(name, template)| Ok((name.clone(), variables::render_template(template, &app_variables)?)))
                 .collect::<Result<_>>()
                 .with_context(|| format!("variables of component {id}"))?;
             let context = Arc::new(ComponentContext {
@@ -225,12 +218,7 @@ impl App {
             });
             components.insert(id.clone(), LoadedComponent { pre, context });
         }
-        let router = routing::Router::build(
-            manifest
-                .routes
-                .iter()
-                .map(|(r, c)| (r.as_str(), c.as_str())),
-        )?;
+        let router = routing::Router::build(manifest.routes.iter().map(|(r, c)| (r.as_str(), c.as_str())))?;
         Ok(App {
             inner: Arc::new(Inner {
                 router,
@@ -250,66 +238,38 @@ impl App {
 
     /// Everything components wrote to stdout and stderr so far.
     pub fn logs(&self) -> String {
-        self.inner
-            .logs
-            .lock()
-            .map(|l| l.clone())
-            .unwrap_or_default()
+        self.inner.logs.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     /// Serves one request as Spin would: route, add Spin's headers, run a fresh instance.
     /// `request`'s URI may be a path (`/api/rooms?x=1`) or absolute.
-    pub async fn handle(
-        &self,
-        request: http::Request<Bytes>,
-        client_addr: &str,
-    ) -> Result<http::Response<Bytes>> {
+    pub async fn handle(&self, request: http::Request<Bytes>, client_addr: &str) -> Result<http::Response<Bytes>> {
         let (mut parts, body) = request.into_parts();
         let host = parts
             .uri
             .authority()
             .map(|a| a.to_string())
-            .or_else(|| {
-                parts
-                    .headers
-                    .get(http::header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .map(str::to_owned)
-            })
+            .or_else(|| parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
             .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
-        let path_and_query = parts
-            .uri
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned();
+        let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
         let full_url = format!("http://{host}{path_and_query}");
-        parts.uri = full_url
-            .parse()
-            .with_context(|| format!("invalid request URI {full_url}"))?;
+        parts.uri = full_url.parse().with_context(|| format!("invalid request URI {full_url}"))?;
         parts.headers.remove(http::header::CONNECTION);
 
-        let Some(found) = self
-            .inner
-            .router
-            .route(parts.uri.path(), &full_url, client_addr)
-        else {
-            return Ok(http::Response::builder()
-                .status(404)
-                .body(Bytes::from_static(b"Not Found"))?);
+        let Some(found) = self.inner.router.route(parts.uri.path(), &full_url, client_addr) else {
+            return Ok(http::Response::builder().status(404).body(Bytes::from_static(b"Not Found"))?);
         };
         for (name, value) in &found.headers {
-            parts.headers.insert(
-                http::HeaderName::try_from(name.as_str())?,
-                http::HeaderValue::try_from(value.as_str())?,
-            );
+            parts
+                .headers
+                .insert(http::HeaderName::try_from(name.as_str())?, http::HeaderValue::try_from(value.as_str())?);
         }
         let component = self
             .inner
             .components
             .get(&found.component)
             .ok_or_else(|| anyhow!("route to unknown component {}", found.component))?;
-        self.run(component, http::Request::from_parts(parts, Full::new(body)))
-            .await
+        self.run(component, http::Request::from_parts(parts, Full::new(body))).await
     }
 
     async fn run(
@@ -318,59 +278,30 @@ impl App {
         request: http::Request<Full<Bytes>>,
     ) -> Result<http::Response<Bytes>> {
         let output = MemoryOutputPipe::new(1 << 20);
-        let wasi = WasiCtx::builder()
-            .stdout(output.clone())
-            .stderr(output.clone())
-            .build();
-        let state = State {
-            wasi,
-            http: WasiHttpCtx::new(),
-            hooks: DenyOutboundHttp,
-            table: ResourceTable::new(),
-            component: component.context.clone(),
-            sqlite: self.inner.sqlite.clone(),
-        };
+        let wasi = WasiCtx::builder().stdout(output.clone()).stderr(output.clone()).build();
+        let state = State::new(component.context.clone(), self.inner.sqlite.clone(), wasi);
         let mut store = Store::new(engine(), state);
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        let incoming = store
-            .data_mut()
-            .http()
-            .new_incoming_request(Scheme::Http, request)?;
+        let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, request)?;
         let outparam = store.data_mut().http().new_response_outparam(sender)?;
         let pre = component.pre.clone();
         let task = tokio::task::spawn(async move {
             let proxy = pre.instantiate_async(&mut store).await?;
-            proxy
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, incoming, outparam)
-                .await
+            proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, outparam).await
         });
         let response = match receiver.await {
             Ok(Ok(response)) => {
                 let (parts, body) = response.into_parts();
-                let body = body
-                    .collect()
-                    .await
-                    .map_err(|e| anyhow!("reading the response body: {e:?}"))?
-                    .to_bytes();
+                let body = body.collect().await.map_err(|e| anyhow!("reading the response body: {e:?}"))?.to_bytes();
                 task.await??;
                 Ok(http::Response::from_parts(parts, body))
             }
-            Ok(Err(code)) => Err(anyhow!(
-                "component {} answered an error code: {code:?}",
-                component.context.id
-            )),
+            Ok(Err(code)) => Err(anyhow!("component {} answered an error code: {code:?}", component.context.id)),
             Err(_) => match task.await? {
-                Ok(()) => Err(anyhow!(
-                    "component {} never set a response",
-                    component.context.id
-                )),
+                Ok(()) => Err(anyhow!("component {} never set a response", component.context.id)),
                 // A trap (e.g. a panic): Spin answers a bare 500.
                 Err(trap) => {
-                    self.log(
-                        &component.context.id,
-                        &format!("component trapped: {trap:#}\n"),
-                    );
+                    self.log(&component.context.id, &format!("component trapped: {trap:#}\n"));
                     Ok(http::Response::builder().status(500).body(Bytes::new())?)
                 }
             },

@@ -71,8 +71,7 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn load(path: &Path) -> Result<Manifest> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         Manifest::parse(&text, base)
     }
@@ -85,11 +84,7 @@ impl Manifest {
         let mut routes = Vec::new();
         for trigger in raw.trigger.http {
             if !raw.component.contains_key(&trigger.component) {
-                bail!(
-                    "route {} names unknown component {}",
-                    trigger.route,
-                    trigger.component
-                );
+                bail!("route {} names unknown component {}", trigger.route, trigger.component);
             }
             routes.push((trigger.route, trigger.component));
         }
@@ -106,10 +101,6 @@ impl Manifest {
                 (id, spec)
             })
             .collect();
-        Ok(Manifest {
-            variables: raw.variables,
-            routes,
-            components,
-        })
+        Ok(Manifest { variables: raw.variables, routes, components })
     }
 }

@@ -34,14 +34,8 @@ impl Router {
                 Some(prefix) => (format!("{prefix}/*"), true),
                 None => (based.clone(), based.ends_with("/*")),
             };
-            let handler = Handler {
-                component: component.to_owned(),
-                raw_route: raw_route.clone(),
-                wildcard,
-            };
-            router
-                .add(spec.as_str(), handler)
-                .map_err(|e| anyhow!("route {route}: {e}"))?;
+            let handler = Handler { component: component.to_owned(), raw_route: raw_route.clone(), wildcard };
+            router.add(spec.as_str(), handler).map_err(|e| anyhow!("route {route}: {e}"))?;
         }
         Ok(Router { router })
     }
@@ -63,30 +57,20 @@ impl Router {
         } else {
             String::new()
         };
-        let component_route = handler
-            .raw_route
-            .strip_suffix("/...")
-            .unwrap_or(&handler.raw_route)
-            .to_owned();
+        let component_route = handler.raw_route.strip_suffix("/...").unwrap_or(&handler.raw_route).to_owned();
         let mut headers = vec![
             ("spin-full-url".to_owned(), full_url.to_owned()),
             ("spin-path-info".to_owned(), path_info),
             ("spin-matched-route".to_owned(), handler.raw_route.clone()),
             ("spin-base-path".to_owned(), "/".to_owned()),
-            (
-                "spin-raw-component-route".to_owned(),
-                handler.raw_route.clone(),
-            ),
+            ("spin-raw-component-route".to_owned(), handler.raw_route.clone()),
             ("spin-component-route".to_owned(), component_route),
             ("spin-client-addr".to_owned(), client_addr.to_owned()),
         ];
         for (name, value) in captures.iter() {
             headers.push((format!("spin-path-match-{name}"), value.to_owned()));
         }
-        Some(RouteMatch {
-            component: handler.component.clone(),
-            headers,
-        })
+        Some(RouteMatch { component: handler.component.clone(), headers })
     }
 }
 
@@ -114,61 +98,33 @@ mod tests {
     }
 
     fn header<'a>(m: &'a RouteMatch, name: &str) -> &'a str {
-        m.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap()
+        m.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).unwrap()
     }
 
     #[test]
     fn matches_what_spin_was_seen_to_do() {
         let r = router();
-        let m = r
-            .route(
-                "/api/rooms/r1/messages/m1",
-                "http://h/api/rooms/r1/messages/m1",
-                "127.0.0.1:1",
-            )
-            .unwrap();
+        let m = r.route("/api/rooms/r1/messages/m1", "http://h/api/rooms/r1/messages/m1", "127.0.0.1:1").unwrap();
         assert_eq!(m.component, "messages");
         assert_eq!(header(&m, "spin-path-match-id"), "r1");
         assert_eq!(header(&m, "spin-path-info"), "/m1");
-        assert_eq!(
-            header(&m, "spin-component-route"),
-            "/api/rooms/:id/messages"
-        );
-        assert_eq!(
-            header(&m, "spin-matched-route"),
-            "/api/rooms/:id/messages/..."
-        );
+        assert_eq!(header(&m, "spin-component-route"), "/api/rooms/:id/messages");
+        assert_eq!(header(&m, "spin-matched-route"), "/api/rooms/:id/messages/...");
 
         let m = r.route("/api/rooms/r1/messages", "u", "a").unwrap();
-        assert_eq!(
-            (m.component.as_str(), header(&m, "spin-path-info")),
-            ("messages", "")
-        );
+        assert_eq!((m.component.as_str(), header(&m, "spin-path-info")), ("messages", ""));
 
         let m = r.route("/api/rooms/r1", "u", "a").unwrap();
-        assert_eq!(
-            (m.component.as_str(), header(&m, "spin-path-match-id")),
-            ("rooms", "r1")
-        );
+        assert_eq!((m.component.as_str(), header(&m, "spin-path-match-id")), ("rooms", "r1"));
 
-        for (path, info) in [
-            ("/api/rooms/r1/join", "/rooms/r1/join"),
-            ("/api/other", "/other"),
-        ] {
+        for (path, info) in [("/api/rooms/r1/join", "/rooms/r1/join"), ("/api/other", "/other")] {
             let m = r.route(path, "u", "a").unwrap();
             assert_eq!(m.component, "fallback");
             assert_eq!(header(&m, "spin-component-route"), "/api");
             assert_eq!(header(&m, "spin-path-info"), info);
         }
         assert_eq!(r.route("/api/rooms", "u", "a").unwrap().component, "rooms");
-        assert_eq!(
-            header(&r.route("/api/x/", "u", "a").unwrap(), "spin-path-info"),
-            "/x/"
-        );
+        assert_eq!(header(&r.route("/api/x/", "u", "a").unwrap(), "spin-path-info"), "/x/");
         assert!(r.route("/nowhere", "u", "a").is_none());
     }
 }

@@ -21,10 +21,8 @@ pub async fn serve(app: App, listener: tokio::net::TcpListener) -> std::io::Resu
                 let app = app.clone();
                 async move { Ok::<_, Infallible>(serve_one(&app, request, client).await) }
             });
-            if let Err(error) = http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await
+            if let Err(error) =
+                http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service).await
             {
                 eprintln!("connection from {client}: {error}");
             }
@@ -39,13 +37,7 @@ async fn serve_one(
 ) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
     let response = match body.collect().await {
-        Ok(body) => {
-            app.handle(
-                hyper::Request::from_parts(parts, body.to_bytes()),
-                &client.to_string(),
-            )
-            .await
-        }
+        Ok(body) => app.handle(hyper::Request::from_parts(parts, body.to_bytes()), &client.to_string()).await,
         Err(error) => Err(error.into()),
     };
     match response {

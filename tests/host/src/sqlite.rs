@@ -73,9 +73,7 @@ impl SqliteStore {
 
     fn connect(&self) -> Result<rusqlite::Connection, Error> {
         let connection = rusqlite::Connection::open(&self.path).map_err(io_error)?;
-        connection
-            .busy_timeout(Duration::from_millis(5000))
-            .map_err(io_error)?;
+        connection.busy_timeout(Duration::from_millis(5000)).map_err(io_error)?;
         Ok(connection)
     }
 }
@@ -92,11 +90,7 @@ fn io_error(error: rusqlite::Error) -> Error {
     }
 }
 
-fn run_statement(
-    connection: &rusqlite::Connection,
-    sql: &str,
-    parameters: Vec<Value>,
-) -> Result<QueryResult, Error> {
+fn run_statement(connection: &rusqlite::Connection, sql: &str, parameters: Vec<Value>) -> Result<QueryResult, Error> {
     use rusqlite::types::{Value as SqlValue, ValueRef};
     let mut statement = connection.prepare(sql).map_err(io_error)?;
     let columns: Vec<String> = statement.column_names().map(str::to_owned).collect();
@@ -107,9 +101,7 @@ fn run_statement(
         Value::Blob(b) => SqlValue::Blob(b),
         Value::Null => SqlValue::Null,
     });
-    let mut rows = statement
-        .query(rusqlite::params_from_iter(parameters))
-        .map_err(io_error)?;
+    let mut rows = statement.query(rusqlite::params_from_iter(parameters)).map_err(io_error)?;
     let mut result = Vec::new();
     while let Some(row) = rows.next().map_err(io_error)? {
         let mut values = Vec::with_capacity(columns.len());
@@ -124,22 +116,14 @@ fn run_statement(
         }
         result.push(RowResult { values });
     }
-    Ok(QueryResult {
-        columns,
-        rows: result,
-    })
+    Ok(QueryResult { columns, rows: result })
 }
 
 impl wit::Host for State {}
 
 impl wit::HostConnection for State {
     async fn open(&mut self, database: String) -> Result<Resource<Connection>, Error> {
-        if !self
-            .component
-            .sqlite_databases
-            .iter()
-            .any(|d| d == &database)
-        {
+        if !self.component.sqlite_databases.iter().any(|d| d == &database) {
             return Err(Error::AccessDenied);
         }
         if database != "default" {
@@ -147,14 +131,9 @@ impl wit::HostConnection for State {
         }
         let store = self.sqlite.clone();
         store.check_available()?;
-        let connection = tokio::task::spawn_blocking(move || store.connect())
-            .await
-            .map_err(|e| Error::Io(e.to_string()))??;
-        self.table
-            .push(Connection {
-                inner: Arc::new(Mutex::new(connection)),
-            })
-            .map_err(|e| Error::Io(e.to_string()))
+        let connection =
+            tokio::task::spawn_blocking(move || store.connect()).await.map_err(|e| Error::Io(e.to_string()))??;
+        self.table.push(Connection { inner: Arc::new(Mutex::new(connection)) }).map_err(|e| Error::Io(e.to_string()))
     }
 
     async fn execute(
@@ -165,12 +144,7 @@ impl wit::HostConnection for State {
     ) -> Result<QueryResult, Error> {
         self.sqlite.statements.fetch_add(1, Ordering::SeqCst);
         self.sqlite.check_available()?;
-        let inner = self
-            .table
-            .get(&connection)
-            .map_err(|_| Error::InvalidConnection)?
-            .inner
-            .clone();
+        let inner = self.table.get(&connection).map_err(|_| Error::InvalidConnection)?.inner.clone();
         tokio::task::spawn_blocking(move || {
             let connection = inner.lock().map_err(|_| Error::InvalidConnection)?;
             run_statement(&connection, &statement, parameters)
@@ -199,5 +173,71 @@ impl wit::HostConnection for State {
         // Dropping the rusqlite connection rolls back any open transaction, as Spin does.
         self.table.delete(connection)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::spin::sqlite::sqlite::HostConnection;
+    use crate::ComponentContext;
+
+    fn state(databases: &[&str], store: Arc<SqliteStore>) -> State {
+        State::new(
+            Arc::new(ComponentContext {
+                id: "probe".into(),
+                variables: Default::default(),
+                sqlite_databases: databases.iter().map(|d| d.to_string()).collect(),
+            }),
+            store,
+            wasmtime_wasi::WasiCtx::builder().build(),
+        )
+    }
+
+    fn store() -> (tempfile::TempDir, Arc<SqliteStore>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::new(dir.path().join("sqlite_db.db")));
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn labels_follow_the_manifest() {
+        let (_dir, store) = store();
+        let mut unlisted = state(&[], store.clone());
+        assert!(matches!(unlisted.open("default".into()).await, Err(Error::AccessDenied)));
+        let mut other = state(&["default", "other"], store.clone());
+        assert!(matches!(other.open("other".into()).await, Err(Error::NoSuchDatabase)));
+        assert!(other.open("default".into()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn one_file_is_shared_and_counted() {
+        let (_dir, store) = store();
+        let mut first = state(&["default"], store.clone());
+        let mut second = state(&["default"], store.clone());
+        let a = first.open("default".into()).await.unwrap();
+        first.execute(a, "CREATE TABLE t (x INTEGER)".into(), vec![]).await.unwrap();
+        let b = second.open("default".into()).await.unwrap();
+        let b_again = Resource::new_borrow(b.rep());
+        second.execute(b, "INSERT INTO t (x) VALUES (?)".into(), vec![Value::Integer(7)]).await.unwrap();
+        let rows = second.execute(b_again, "SELECT x AS x FROM t".into(), vec![]).await.unwrap();
+        assert_eq!(rows.columns, vec!["x"]);
+        assert!(matches!(rows.rows[0].values[0], Value::Integer(7)));
+        assert_eq!(store.statement_count(), 3);
+    }
+
+    #[tokio::test]
+    async fn two_statements_in_one_execute_are_refused_and_unavailability_is_played() {
+        let (_dir, store) = store();
+        let mut state = state(&["default"], store.clone());
+        let connection = state.open("default".into()).await.unwrap();
+        let again = Resource::new_borrow(connection.rep());
+        let result = state.execute(connection, "SELECT 1; SELECT 2".into(), vec![]).await;
+        assert!(matches!(result, Err(Error::Io(_))));
+        store.set_available(false);
+        assert!(
+            matches!(state.execute(again, "SELECT 1".into(), vec![]).await, Err(Error::Io(m)) if m.contains("Connection refused"))
+        );
+        assert!(matches!(state.open("default".into()).await, Err(Error::Io(_))));
     }
 }

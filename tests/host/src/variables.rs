@@ -19,19 +19,14 @@ pub fn resolve_app_variables(
     let mut values = BTreeMap::new();
     for (name, spec) in &manifest.variables {
         let from_env = std::env::var(format!("SPIN_VARIABLE_{}", name.to_uppercase())).ok();
-        let value = overrides
-            .get(name)
-            .cloned()
-            .or(from_env)
-            .or_else(|| spec.default.clone());
+        let value = overrides.get(name).cloned().or(from_env).or_else(|| spec.default.clone());
         match value {
             Some(value) => {
                 values.insert(name.clone(), value);
             }
-            None if spec.required => bail!(
-                "required variable {name} has no value: set SPIN_VARIABLE_{}",
-                name.to_uppercase()
-            ),
+            None if spec.required => {
+                bail!("required variable {name} has no value: set SPIN_VARIABLE_{}", name.to_uppercase())
+            }
             None => {}
         }
     }
@@ -44,9 +39,7 @@ pub fn render_template(template: &str, app_variables: &BTreeMap<String, String>)
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find("}}") else {
-            bail!("unclosed template in {template:?}")
-        };
+        let Some(end) = rest[start..].find("}}") else { bail!("unclosed template in {template:?}") };
         let name = rest[start + 2..start + end].trim();
         match app_variables.get(name) {
             Some(value) => out.push_str(value),
@@ -61,17 +54,11 @@ pub fn render_template(template: &str, app_variables: &BTreeMap<String, String>)
 impl Host for State {
     async fn get(&mut self, name: String) -> Result<String, Error> {
         let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !valid {
             return Err(Error::InvalidName(name));
         }
-        self.component
-            .variables
-            .get(&name)
-            .cloned()
-            .ok_or(Error::Undefined(name))
+        self.component.variables.get(&name).cloned().ok_or(Error::Undefined(name))
     }
 }
 
@@ -82,14 +69,8 @@ mod tests {
     #[test]
     fn renders_templates_from_app_variables() {
         let vars = BTreeMap::from([("jwt_secret".to_owned(), "s3cret".to_owned())]);
-        assert_eq!(
-            render_template("{{ jwt_secret }}", &vars).unwrap(),
-            "s3cret"
-        );
-        assert_eq!(
-            render_template("a-{{jwt_secret}}-b", &vars).unwrap(),
-            "a-s3cret-b"
-        );
+        assert_eq!(render_template("{{ jwt_secret }}", &vars).unwrap(), "s3cret");
+        assert_eq!(render_template("a-{{jwt_secret}}-b", &vars).unwrap(), "a-s3cret-b");
         assert!(render_template("{{ missing }}", &vars).is_err());
     }
 }

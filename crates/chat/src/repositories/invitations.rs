@@ -52,53 +52,27 @@ impl<'a> InvitationRepository<'a> {
 
     /// Invites `invitee`; when nothing was inserted, says why (404, 403, 409 `ALREADY_MEMBER`)
     /// or finds the invitation that already exists.
-    pub fn invite(
-        &self,
-        room: RoomId,
-        invitee: UserId,
-        admin: UserId,
-    ) -> Result<InviteOutcome, ApiError> {
-        let params = [
-            room.to_string().into(),
-            invitee.to_string().into(),
-            admin.to_string().into(),
-        ];
+    pub fn invite(&self, room: RoomId, invitee: UserId, admin: UserId) -> Result<InviteOutcome, ApiError> {
+        let params = [room.to_string().into(), invitee.to_string().into(), admin.to_string().into()];
         let insert = |db: &dyn Database| {
             if let Some(row) = db.execute(INVITE, &params)?.first() {
                 return Ok(Some(InviteOutcome::Invited(invitation(row)?)));
             }
             // Nothing inserted: the invitation that exists is the answer, if the caller may invite.
-            let access = require_admin(
-                RoomUserRepository::new(db).access_with_target(room, admin, invitee)?,
-            )?;
+            let access = require_admin(RoomUserRepository::new(db).access_with_target(room, admin, invitee)?)?;
             if access.target_is_member() {
                 return Err(ApiError::Conflict(Conflict::AlreadyMember));
             }
-            let existing = db.execute(
-                FIND_INVITATION,
-                &[room.to_string().into(), invitee.to_string().into()],
-            )?;
-            Ok(existing
-                .first()
-                .map(invitation)
-                .transpose()?
-                .map(InviteOutcome::AlreadyInvited))
+            let existing = db.execute(FIND_INVITATION, &[room.to_string().into(), invitee.to_string().into()])?;
+            Ok(existing.first().map(invitation).transpose()?.map(InviteOutcome::AlreadyInvited))
         };
-        let explain = |_: &dyn Database| {
-            Ok(ApiError::Internal(
-                "invitation neither inserted nor found".into(),
-            ))
-        };
+        let explain = |_: &dyn Database| Ok(ApiError::Internal("invitation neither inserted nor found".into()));
         guarded_write(self.db, insert, explain)
     }
 
     /// Revokes `invitee`'s invitation; when nothing matched, says why (404, 403).
     pub fn revoke(&self, room: RoomId, invitee: UserId, admin: UserId) -> Result<(), ApiError> {
-        let params = [
-            room.to_string().into(),
-            invitee.to_string().into(),
-            admin.to_string().into(),
-        ];
+        let params = [room.to_string().into(), invitee.to_string().into(), admin.to_string().into()];
         let revoke = |db: &dyn Database| Ok(db.execute(REVOKE, &params)?.first().map(|_| ()));
         let explain = |db: &dyn Database| {
             let access = RoomUserRepository::new(db).access_with_target(room, admin, invitee)?;
@@ -109,17 +83,11 @@ impl<'a> InvitationRepository<'a> {
 
     /// One page of the room's pending invitations, oldest first, and how many there are.
     pub fn list(&self, room: RoomId, page: PageRequest) -> Result<(Vec<Invitation>, u64), DbError> {
-        let total = self
-            .db
-            .execute(COUNT_INVITATIONS, &[room.to_string().into()])?;
+        let total = self.db.execute(COUNT_INVITATIONS, &[room.to_string().into()])?;
         let total = total.first().map_or(Ok(0), |row| row.integer(0))?;
         let rows = self.db.execute(
             LIST_INVITATIONS,
-            &[
-                room.to_string().into(),
-                i64::from(page.limit).into(),
-                page.offset().into(),
-            ],
+            &[room.to_string().into(), i64::from(page.limit).into(), page.offset().into()],
         )?;
         let invitations = rows.iter().map(invitation).collect::<Result<Vec<_>, _>>()?;
         Ok((invitations, u64::try_from(total).unwrap_or(0)))

@@ -84,8 +84,7 @@ const SET_ROLE: &str = concat!(
 
 const COUNT_MEMBERS: &str = "SELECT count(*) AS total FROM memberships WHERE room_id = ?1";
 
-const LIST_MEMBERS: &str =
-    "SELECT room_id, user_id, display_name, role, joined_at FROM memberships \
+const LIST_MEMBERS: &str = "SELECT room_id, user_id, display_name, role, joined_at FROM memberships \
      WHERE room_id = ?1 ORDER BY joined_at, user_id LIMIT ?2 OFFSET ?3";
 
 /// What a join did.
@@ -112,14 +111,9 @@ impl<'a> RoomUserRepository<'a> {
         caller: UserId,
         target: UserId,
     ) -> Result<Option<RoomAccess>, DbError> {
-        let rows = self.db.execute(
-            ROOM_ACCESS,
-            &[
-                room.to_string().into(),
-                caller.to_string().into(),
-                target.to_string().into(),
-            ],
-        )?;
+        let rows = self
+            .db
+            .execute(ROOM_ACCESS, &[room.to_string().into(), caller.to_string().into(), target.to_string().into()])?;
         rows.first().map(room_access).transpose()
     }
 
@@ -138,75 +132,34 @@ impl<'a> RoomUserRepository<'a> {
         let room_id = room.to_string();
         let user_id = caller.user_id.to_string();
         transaction(self.db, |tx| {
-            let joined = tx.execute(
-                JOIN,
-                &[
-                    room_id.clone().into(),
-                    user_id.clone().into(),
-                    caller.display_name.clone().into(),
-                ],
-            )?;
+            let joined = tx
+                .execute(JOIN, &[room_id.clone().into(), user_id.clone().into(), caller.display_name.clone().into()])?;
             if let Some(row) = joined.first() {
-                tx.execute(
-                    CONSUME_INVITATION,
-                    &[room_id.clone().into(), user_id.clone().into()],
-                )?;
+                tx.execute(CONSUME_INVITATION, &[room_id.clone().into(), user_id.clone().into()])?;
                 return Ok(Some(JoinOutcome::Joined(membership(row)?)));
             }
-            let existing = tx.execute(
-                FIND_MEMBERSHIP,
-                &[room_id.clone().into(), user_id.clone().into()],
-            )?;
-            Ok(existing
-                .first()
-                .map(membership)
-                .transpose()?
-                .map(JoinOutcome::AlreadyMember))
+            let existing = tx.execute(FIND_MEMBERSHIP, &[room_id.clone().into(), user_id.clone().into()])?;
+            Ok(existing.first().map(membership).transpose()?.map(JoinOutcome::AlreadyMember))
         })
     }
 
     /// Removes `target` from the room: the target itself (leave) or an admin. Refusals are
     /// explained per the contract (404, 403, 409 `LAST_ADMIN`).
     pub fn remove(&self, room: RoomId, target: UserId, caller: UserId) -> Result<(), ApiError> {
-        let params = [
-            room.to_string().into(),
-            target.to_string().into(),
-            caller.to_string().into(),
-        ];
-        let remove =
-            |db: &dyn Database| Ok(db.execute(REMOVE_MEMBER, &params)?.first().map(|_| ()));
+        let params = [room.to_string().into(), target.to_string().into(), caller.to_string().into()];
+        let remove = |db: &dyn Database| Ok(db.execute(REMOVE_MEMBER, &params)?.first().map(|_| ()));
         let explain = |db: &dyn Database| {
             let access = RoomUserRepository::new(db).access_with_target(room, caller, target)?;
-            Ok(refusal(
-                access,
-                RoomAccess::target_is_member,
-                target == caller,
-            ))
+            Ok(refusal(access, RoomAccess::target_is_member, target == caller))
         };
         guarded_write(self.db, remove, explain)
     }
 
     /// Gives `target` a new role; only an admin may, and the last admin keeps theirs.
-    pub fn set_role(
-        &self,
-        room: RoomId,
-        target: UserId,
-        caller: UserId,
-        role: Role,
-    ) -> Result<Membership, ApiError> {
-        let params = [
-            room.to_string().into(),
-            target.to_string().into(),
-            caller.to_string().into(),
-            role.as_str().into(),
-        ];
-        let update = |db: &dyn Database| {
-            Ok(db
-                .execute(SET_ROLE, &params)?
-                .first()
-                .map(membership)
-                .transpose()?)
-        };
+    pub fn set_role(&self, room: RoomId, target: UserId, caller: UserId, role: Role) -> Result<Membership, ApiError> {
+        let params =
+            [room.to_string().into(), target.to_string().into(), caller.to_string().into(), role.as_str().into()];
+        let update = |db: &dyn Database| Ok(db.execute(SET_ROLE, &params)?.first().map(membership).transpose()?);
         let explain = |db: &dyn Database| {
             let access = RoomUserRepository::new(db).access_with_target(room, caller, target)?;
             Ok(refusal(access, RoomAccess::target_is_member, false))
@@ -215,21 +168,12 @@ impl<'a> RoomUserRepository<'a> {
     }
 
     /// One page of the room's members, `joinedAt` ascending, and how many there are.
-    pub fn members(
-        &self,
-        room: RoomId,
-        page: PageRequest,
-    ) -> Result<(Vec<Membership>, u64), DbError> {
+    pub fn members(&self, room: RoomId, page: PageRequest) -> Result<(Vec<Membership>, u64), DbError> {
         let total = self.db.execute(COUNT_MEMBERS, &[room.to_string().into()])?;
         let total = total.first().map_or(Ok(0), |row| row.integer(0))?;
-        let rows = self.db.execute(
-            LIST_MEMBERS,
-            &[
-                room.to_string().into(),
-                i64::from(page.limit).into(),
-                page.offset().into(),
-            ],
-        )?;
+        let rows = self
+            .db
+            .execute(LIST_MEMBERS, &[room.to_string().into(), i64::from(page.limit).into(), page.offset().into()])?;
         let members = rows.iter().map(membership).collect::<Result<Vec<_>, _>>()?;
         Ok((members, u64::try_from(total).unwrap_or(0)))
     }
@@ -254,8 +198,7 @@ pub(crate) fn guarded_write<T>(
 }
 
 fn role(text: Option<&str>) -> Result<Option<Role>, DbError> {
-    text.map(|r| Role::parse(r).ok_or_else(|| DbError::Decode(format!("role {r}"))))
-        .transpose()
+    text.map(|r| Role::parse(r).ok_or_else(|| DbError::Decode(format!("role {r}")))).transpose()
 }
 
 fn room_access(row: Row<'_>) -> Result<RoomAccess, DbError> {
@@ -271,8 +214,7 @@ fn room_access(row: Row<'_>) -> Result<RoomAccess, DbError> {
 
 pub(crate) fn uuid_at(row: Row<'_>, index: usize) -> Result<uuid::Uuid, DbError> {
     let text = row.text(index)?;
-    uuid::Uuid::try_parse(text)
-        .map_err(|_| DbError::Decode(format!("column {index}: not a UUID: {text}")))
+    uuid::Uuid::try_parse(text).map_err(|_| DbError::Decode(format!("column {index}: not a UUID: {text}")))
 }
 
 /// Reads `room_id, user_id, display_name, role, joined_at`.

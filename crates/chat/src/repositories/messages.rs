@@ -42,11 +42,8 @@ const NEWER_PAGE: &str = concat!(
      FROM messages m WHERE m.room_id = ?1 AND m.seq > ?2 ORDER BY m.seq ASC LIMIT ?3"
 );
 
-const FIND_MESSAGE: &str = concat!(
-    "SELECT ",
-    message_columns!(),
-    " FROM messages m WHERE m.room_id = ?1 AND m.id = ?2"
-);
+const FIND_MESSAGE: &str =
+    concat!("SELECT ", message_columns!(), " FROM messages m WHERE m.room_id = ?1 AND m.id = ?2");
 
 /// Sends only while the author is a member of the live room: the guard is in the statement.
 const INSERT_MESSAGE: &str = concat!(
@@ -58,6 +55,10 @@ const INSERT_MESSAGE: &str = concat!(
        AND EXISTS (SELECT 1 FROM memberships me WHERE me.room_id = ?2 AND me.user_id = ?3) \
      RETURNING seq, created_at"
 );
+
+/// Keys are kept 24 hours; each sender's older keys go when they next send with a key.
+const PURGE_EXPIRED_KEYS: &str = "DELETE FROM idempotency_keys WHERE user_id = ?1 \
+     AND created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-24 hours')";
 
 const FIND_IDEMPOTENCY_KEY: &str = "SELECT request_hash, message_id FROM idempotency_keys \
      WHERE user_id = ?1 AND room_id = ?2 AND idempotency_key = ?3";
@@ -119,30 +120,14 @@ impl<'a> MessageRepository<'a> {
     }
 
     /// One page of `room`'s history: a single indexed range scan of `limit + 1` rows.
-    pub fn find_page(
-        &self,
-        room: RoomId,
-        start: PageStart,
-        limit: u32,
-    ) -> Result<MessagePage, DbError> {
+    pub fn find_page(&self, room: RoomId, start: PageStart, limit: u32) -> Result<MessagePage, DbError> {
         let (sql, bound, newest_first) = match start {
             PageStart::Newest => (OLDER_PAGE, i64::MAX, true),
             PageStart::Before(seq) => (OLDER_PAGE, seq, true),
             PageStart::After(seq) => (NEWER_PAGE, seq, false),
         };
-        let rows = self.db.execute(
-            sql,
-            &[
-                room.to_string().into(),
-                bound.into(),
-                (i64::from(limit) + 1).into(),
-            ],
-        )?;
-        let oldest_seq = rows
-            .first()
-            .map(|row| row.optional_integer(13))
-            .transpose()?
-            .flatten();
+        let rows = self.db.execute(sql, &[room.to_string().into(), bound.into(), (i64::from(limit) + 1).into()])?;
+        let oldest_seq = rows.first().map(|row| row.optional_integer(13)).transpose()?.flatten();
         let mut messages = rows.iter().map(message).collect::<Result<Vec<_>, _>>()?;
         let has_more = messages.len() > limit as usize;
         messages.truncate(limit as usize);
@@ -153,18 +138,11 @@ impl<'a> MessageRepository<'a> {
             (Some(first), Some(oldest)) => first.seq > oldest,
             _ => false,
         };
-        Ok(MessagePage {
-            messages,
-            has_more,
-            has_older,
-        })
+        Ok(MessagePage { messages, has_more, has_older })
     }
 
     pub fn find(&self, room: RoomId, id: MessageId) -> Result<Option<Message>, DbError> {
-        let rows = self.db.execute(
-            FIND_MESSAGE,
-            &[room.to_string().into(), id.to_string().into()],
-        )?;
+        let rows = self.db.execute(FIND_MESSAGE, &[room.to_string().into(), id.to_string().into()])?;
         rows.first().map(message).transpose()
     }
 
@@ -182,12 +160,9 @@ impl<'a> MessageRepository<'a> {
             return self.insert(room, author, message);
         };
         let digest = message.digest();
-        let key_params = [
-            author.user_id.to_string().into(),
-            room.to_string().into(),
-            key.into(),
-        ];
+        let key_params = [author.user_id.to_string().into(), room.to_string().into(), key.into()];
         transaction(self.db, |tx| {
+            tx.execute(PURGE_EXPIRED_KEYS, &key_params[..1])?;
             let repository = MessageRepository::new(tx);
             if let Some(row) = tx.execute(FIND_IDEMPOTENCY_KEY, &key_params)?.first() {
                 if row.text(0)? != digest {
@@ -196,9 +171,7 @@ impl<'a> MessageRepository<'a> {
                 let original = MessageId(uuid_at(row, 1)?);
                 return match repository.find(room, original)? {
                     Some(found) => Ok(SendOutcome::Replayed(found)),
-                    None => Err(ApiError::Internal(format!(
-                        "idempotency key names missing message {original}"
-                    ))),
+                    None => Err(ApiError::Internal(format!("idempotency key names missing message {original}"))),
                 };
             }
             let outcome = repository.insert(room, author, message)?;
@@ -212,12 +185,7 @@ impl<'a> MessageRepository<'a> {
         })
     }
 
-    fn insert(
-        &self,
-        room: RoomId,
-        author: &Caller,
-        message: &NewMessage,
-    ) -> Result<SendOutcome, ApiError> {
+    fn insert(&self, room: RoomId, author: &Caller, message: &NewMessage) -> Result<SendOutcome, ApiError> {
         let id = MessageId::new_random();
         let attachment = message.attachment.as_ref();
         let rows = self.db.execute(
@@ -255,37 +223,23 @@ impl<'a> MessageRepository<'a> {
 
     /// Soft-deletes the message if `caller` is its author or an admin of the live room; `false`
     /// when nothing matched. The content stays in the store for audit and is never served again.
-    pub fn soft_delete(
-        &self,
-        room: RoomId,
-        id: MessageId,
-        caller: UserId,
-    ) -> Result<bool, DbError> {
-        let rows = self.db.execute(
-            SOFT_DELETE,
-            &[
-                room.to_string().into(),
-                id.to_string().into(),
-                caller.to_string().into(),
-            ],
-        )?;
+    pub fn soft_delete(&self, room: RoomId, id: MessageId, caller: UserId) -> Result<bool, DbError> {
+        let rows = self
+            .db
+            .execute(SOFT_DELETE, &[room.to_string().into(), id.to_string().into(), caller.to_string().into()])?;
         Ok(!rows.is_empty())
     }
 
     /// Moves `user`'s read marker in `room` forward to `seq` (never backwards).
     pub fn mark_as_read(&self, room: RoomId, user: UserId, seq: i64) -> Result<(), DbError> {
-        self.db.execute(
-            MARK_AS_READ,
-            &[room.to_string().into(), user.to_string().into(), seq.into()],
-        )?;
+        self.db.execute(MARK_AS_READ, &[room.to_string().into(), user.to_string().into(), seq.into()])?;
         Ok(())
     }
 }
 
 fn message(row: Row<'_>) -> Result<Message, DbError> {
     let kind = row.text(5)?;
-    let kind =
-        MessageKind::parse(kind).ok_or_else(|| DbError::Decode(format!("message kind {kind}")))?;
+    let kind = MessageKind::parse(kind).ok_or_else(|| DbError::Decode(format!("message kind {kind}")))?;
     let deleted_at = row.optional_text(12)?.map(str::to_owned);
     let attachment = match row.optional_text(7)? {
         Some(url) if deleted_at.is_none() => Some(Attachment {
@@ -303,11 +257,7 @@ fn message(row: Row<'_>) -> Result<Message, DbError> {
         author_id: UserId(uuid_at(row, 3)?),
         author_name: row.optional_text(4)?.map(str::to_owned),
         kind,
-        content: if deleted_at.is_none() {
-            row.optional_text(6)?.map(str::to_owned)
-        } else {
-            None
-        },
+        content: if deleted_at.is_none() { row.optional_text(6)?.map(str::to_owned) } else { None },
         attachment,
         created_at: row.text(11)?.to_owned(),
         deleted: deleted_at.is_some(),

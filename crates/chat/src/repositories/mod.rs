@@ -24,3 +24,6 @@ pub(crate) fn on_unique(conflict: Conflict) -> impl FnOnce(DbError) -> ApiError 
         other => ApiError::Database(other),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -38,16 +38,10 @@ macro_rules! room_list_where {
     };
 }
 
-const FIND_ROOM: &str = concat!(
-    room_view_select!(),
-    "WHERE r.id = ?2 AND r.deleted_at IS NULL"
-);
+const FIND_ROOM: &str = concat!(room_view_select!(), "WHERE r.id = ?2 AND r.deleted_at IS NULL");
 
-const LIST_ROOMS: &str = concat!(
-    room_view_select!(),
-    room_list_where!(),
-    "ORDER BY r.created_at DESC, r.id DESC LIMIT ?5 OFFSET ?6"
-);
+const LIST_ROOMS: &str =
+    concat!(room_view_select!(), room_list_where!(), "ORDER BY r.created_at DESC, r.id DESC LIMIT ?5 OFFSET ?6");
 
 const COUNT_ROOMS: &str = concat!(
     "SELECT count(*) AS total FROM rooms r LEFT JOIN memberships me ON me.room_id = r.id AND me.user_id = ?1 ",
@@ -92,13 +86,8 @@ const UPDATE_ROOM: &str = concat!(
     "RETURNING id"
 );
 
-const SOFT_DELETE_ROOM: &str = concat!(
-    "UPDATE rooms SET deleted_at = ",
-    now_sql!(),
-    " ",
-    by_live_room_admin!(),
-    "RETURNING id"
-);
+const SOFT_DELETE_ROOM: &str =
+    concat!("UPDATE rooms SET deleted_at = ", now_sql!(), " ", by_live_room_admin!(), "RETURNING id");
 
 /// Owns all room SQL.
 pub struct RoomRepository<'a> {
@@ -112,19 +101,12 @@ impl<'a> RoomRepository<'a> {
 
     /// The live room `id` as `caller` sees it, whether or not the caller may see it.
     pub fn find(&self, id: RoomId, caller: UserId) -> Result<Option<RoomView>, DbError> {
-        let rows = self.db.execute(
-            FIND_ROOM,
-            &[caller.to_string().into(), id.to_string().into()],
-        )?;
+        let rows = self.db.execute(FIND_ROOM, &[caller.to_string().into(), id.to_string().into()])?;
         rows.first().map(room_view).transpose()
     }
 
     /// One page of the rooms `filter` selects, newest first, and how many there are in all.
-    pub fn find_all(
-        &self,
-        filter: &RoomFilter,
-        page: PageRequest,
-    ) -> Result<(Vec<RoomView>, u64), DbError> {
+    pub fn find_all(&self, filter: &RoomFilter, page: PageRequest) -> Result<(Vec<RoomView>, u64), DbError> {
         let mut params: Vec<SqlValue> = vec![
             filter.caller.to_string().into(),
             filter.invited_only.into(),
@@ -158,17 +140,11 @@ impl<'a> RoomRepository<'a> {
                     ],
                 )
                 .map_err(on_unique(Conflict::RoomNameTaken))?;
-            let row = rows
-                .first()
-                .ok_or_else(|| ApiError::Internal("INSERT rooms returned no row".into()))?;
+            let row = rows.first().ok_or_else(|| ApiError::Internal("INSERT rooms returned no row".into()))?;
             let stamps = (row.text(0)?.to_owned(), row.text(1)?.to_owned());
             tx.execute(
                 INSERT_ADMIN,
-                &[
-                    id.to_string().into(),
-                    creator.user_id.to_string().into(),
-                    creator.display_name.clone().into(),
-                ],
+                &[id.to_string().into(), creator.user_id.to_string().into(), creator.display_name.clone().into()],
             )?;
             Ok::<_, ApiError>(stamps)
         })?;
@@ -190,12 +166,7 @@ impl<'a> RoomRepository<'a> {
     }
 
     /// Applies `changes` if `admin` is an admin of the live room; `false` when nothing matched.
-    pub fn update(
-        &self,
-        id: RoomId,
-        admin: UserId,
-        changes: &RoomChanges,
-    ) -> Result<bool, ApiError> {
+    pub fn update(&self, id: RoomId, admin: UserId, changes: &RoomChanges) -> Result<bool, ApiError> {
         let description = changes.description.clone().flatten();
         let rows = self
             .db
@@ -218,10 +189,7 @@ impl<'a> RoomRepository<'a> {
 
     /// Soft-deletes the live room if `admin` is its admin; `false` when nothing matched.
     pub fn soft_delete(&self, id: RoomId, admin: UserId) -> Result<bool, DbError> {
-        let rows = self.db.execute(
-            SOFT_DELETE_ROOM,
-            &[id.to_string().into(), admin.to_string().into()],
-        )?;
+        let rows = self.db.execute(SOFT_DELETE_ROOM, &[id.to_string().into(), admin.to_string().into()])?;
         Ok(!rows.is_empty())
     }
 }
@@ -229,8 +197,7 @@ impl<'a> RoomRepository<'a> {
 fn room_view(row: Row<'_>) -> Result<RoomView, DbError> {
     let id = |index| {
         let text = row.text(index)?;
-        uuid::Uuid::try_parse(text)
-            .map_err(|_| DbError::Decode(format!("column {index}: not a UUID: {text}")))
+        uuid::Uuid::try_parse(text).map_err(|_| DbError::Decode(format!("column {index}: not a UUID: {text}")))
     };
     let role = row
         .optional_text(8)?

@@ -13,11 +13,7 @@ use serde_json::json;
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -29,9 +25,7 @@ fn main() {
     let requests = arg("--requests", 2000).clamp(1, 100_000);
     let concurrency = arg("--concurrency", 4).clamp(1, 64);
     let app = TestApp::spawn();
-    let users: Vec<User> = (0..concurrency)
-        .map(|i| User::new(&format!("load{i}")))
-        .collect();
+    let users: Vec<User> = (0..concurrency).map(|i| User::new(&format!("load{i}"))).collect();
     let room = id_of(&create_room(&app, &users[0], json!({"name": "Load"})));
     for user in &users[1..] {
         join(&app, user, &room);
@@ -42,17 +36,10 @@ fn main() {
 
     type Scenario = (&'static str, fn(&TestApp, &User, &str, usize) -> u16);
     let scenarios: [Scenario; 4] = [
-        ("GET /health", |app, _, _, _| {
-            app.get("/health").send().status
-        }),
-        ("GET /api/rooms", |app, user, _, _| {
-            app.get("/api/rooms?limit=20").as_user(user).send().status
-        }),
+        ("GET /health", |app, _, _, _| app.get("/health").send().status),
+        ("GET /api/rooms", |app, user, _, _| app.get("/api/rooms?limit=20").as_user(user).send().status),
         ("GET /api/rooms/:id/messages", |app, user, room, _| {
-            app.get(&format!("/api/rooms/{room}/messages?limit=50"))
-                .as_user(user)
-                .send()
-                .status
+            app.get(&format!("/api/rooms/{room}/messages?limit=50")).as_user(user).send().status
         }),
         ("POST /api/rooms/:id/messages", |app, user, room, i| {
             app.post(&format!("/api/rooms/{room}/messages"))
@@ -63,13 +50,8 @@ fn main() {
         }),
     ];
 
-    println!(
-        "{requests} requests per endpoint, {concurrency} concurrent clients, in-process test host"
-    );
-    println!(
-        "{:<32} {:>9} {:>9} {:>9} {:>9} {:>10}",
-        "endpoint", "p50 ms", "p90 ms", "p99 ms", "max ms", "req/s"
-    );
+    println!("{requests} requests per endpoint, {concurrency} concurrent clients, in-process test host");
+    println!("{:<32} {:>9} {:>9} {:>9} {:>9} {:>10}", "endpoint", "p50 ms", "p90 ms", "p99 ms", "max ms", "req/s");
     for (name, scenario) in scenarios {
         let started = Instant::now();
         let mut latencies: Vec<Duration> = std::thread::scope(|scope| {
@@ -91,10 +73,7 @@ fn main() {
                     })
                 })
                 .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("worker"))
-                .collect()
+            handles.into_iter().flat_map(|h| h.join().expect("worker")).collect()
         });
         let elapsed = started.elapsed();
         latencies.sort();

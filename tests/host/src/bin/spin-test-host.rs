@@ -24,15 +24,10 @@ fn parse_args() -> Result<Args> {
     if args.next().as_deref() != Some("serve") {
         bail!("usage: spin-test-host serve [--manifest spin.toml] [--listen 127.0.0.1:3000] [--state-dir .spin]");
     }
-    let mut parsed = Args {
-        manifest: "spin.toml".into(),
-        listen: "127.0.0.1:3000".parse()?,
-        state_dir: ".spin".into(),
-    };
+    let mut parsed =
+        Args { manifest: "spin.toml".into(), listen: "127.0.0.1:3000".parse()?, state_dir: ".spin".into() };
     while let Some(flag) = args.next() {
-        let value = args
-            .next()
-            .with_context(|| format!("{flag} needs a value"))?;
+        let value = args.next().with_context(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--manifest" => parsed.manifest = value.into(),
             "--listen" => parsed.listen = value.parse().context("--listen takes host:port")?,
@@ -54,11 +49,7 @@ async fn main() -> Result<()> {
     };
     let app = App::load(&args.manifest, options)?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
-    eprintln!(
-        "Serving http://{} (test host; database {})",
-        listener.local_addr()?,
-        app.sqlite().path().display()
-    );
+    eprintln!("Serving http://{} (test host; database {})", listener.local_addr()?, app.sqlite().path().display());
     spin_test_host::serve::serve(app, listener).await?;
     Ok(())
 }
