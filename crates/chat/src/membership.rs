@@ -37,6 +37,8 @@ pub struct RoomAccess {
     pub target_role: Option<Role>,
     pub target_invited: bool,
     pub admin_count: i64,
+    /// The caller's read marker, when the caller is a member.
+    pub last_read_seq: Option<i64>,
 }
 
 impl RoomAccess {
@@ -132,7 +134,15 @@ mod tests {
     use super::*;
 
     fn access(is_private: bool, role: Option<Role>, invited: bool) -> Option<RoomAccess> {
-        Some(RoomAccess { is_private, role, invited, target_role: role, target_invited: invited, admin_count: 1 })
+        Some(RoomAccess {
+            is_private,
+            role,
+            invited,
+            target_role: role,
+            target_invited: invited,
+            admin_count: 1,
+            last_read_seq: None,
+        })
     }
 
     #[test]

@@ -18,7 +18,8 @@ const ROOM_ACCESS: &str = "SELECT r.is_private, \
        EXISTS (SELECT 1 FROM invitations i WHERE i.room_id = r.id AND i.user_id = ?2) AS caller_invited, \
        (SELECT m.role FROM memberships m WHERE m.room_id = r.id AND m.user_id = ?3) AS target_role, \
        EXISTS (SELECT 1 FROM invitations i WHERE i.room_id = r.id AND i.user_id = ?3) AS target_invited, \
-       (SELECT count(*) FROM memberships m WHERE m.room_id = r.id AND m.role = 'admin') AS admin_count \
+       (SELECT count(*) FROM memberships m WHERE m.room_id = r.id AND m.role = 'admin') AS admin_count, \
+       (SELECT m.last_read_seq FROM memberships m WHERE m.room_id = r.id AND m.user_id = ?2) AS last_read_seq \
      FROM rooms r WHERE r.id = ?1 AND r.deleted_at IS NULL";
 
 /// Joins a live room that is public or to which the caller is invited; the read marker starts at
@@ -209,6 +210,7 @@ fn room_access(row: Row<'_>) -> Result<RoomAccess, DbError> {
         target_role: role(row.optional_text(3)?)?,
         target_invited: row.boolean(4)?,
         admin_count: row.integer(5)?,
+        last_read_seq: row.optional_integer(6)?,
     })
 }
 
