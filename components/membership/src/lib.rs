@@ -2,7 +2,6 @@
 //! Each handler parses, authorizes and calls `RoomUserRepository` / `InvitationRepository`.
 
 use chat::http::{delete, get, post, put, ApiRequest, Routes};
-use chat::ids::{RoomId, UserId};
 use chat::membership::{require_admin, require_member, require_visible, InvitationBody, RoleBody};
 use chat::pagination::PageRequest;
 use chat::repositories::invitations::{InvitationRepository, InviteOutcome};
@@ -23,17 +22,9 @@ fn handle(request: Request) -> Response {
         .handle(request)
 }
 
-fn room_id(api: &ApiRequest) -> Result<RoomId, ApiError> {
-    api.path_param("id", RoomId::parse_param)
-}
-
-fn user_id(api: &ApiRequest) -> Result<UserId, ApiError> {
-    api.path_param("userId", UserId::parse_param)
-}
-
 /// Join takes no body: whatever is sent is ignored.
 fn join(api: &ApiRequest) -> Result<Reply, ApiError> {
-    let room = room_id(api)?;
+    let room = api.room_id()?;
     match RoomUserRepository::new(api.db).join(room, api.caller)? {
         Some(JoinOutcome::Joined(membership)) => Ok(Reply::with_status(201, membership)),
         Some(JoinOutcome::AlreadyMember(membership)) => Ok(Reply::ok(membership)),
@@ -43,7 +34,7 @@ fn join(api: &ApiRequest) -> Result<Reply, ApiError> {
 
 /// Leave takes no body. Not a member → 409 `NOT_MEMBER` (404 where the room is invisible).
 fn leave(api: &ApiRequest) -> Result<Reply, ApiError> {
-    let room = room_id(api)?;
+    let room = api.room_id()?;
     let caller = api.caller.user_id;
     let members = RoomUserRepository::new(api.db);
     match members.remove(room, caller, caller) {
@@ -56,7 +47,7 @@ fn leave(api: &ApiRequest) -> Result<Reply, ApiError> {
 }
 
 fn list_members(api: &ApiRequest) -> Result<Reply, ApiError> {
-    let room = room_id(api)?;
+    let room = api.room_id()?;
     let page = PageRequest::from_query(&api.query())?;
     let members = RoomUserRepository::new(api.db);
     let access = require_visible(members.access(room, api.caller.user_id)?)?;
@@ -68,22 +59,22 @@ fn list_members(api: &ApiRequest) -> Result<Reply, ApiError> {
 }
 
 fn change_role(api: &ApiRequest) -> Result<Reply, ApiError> {
-    let room = room_id(api)?;
-    let target = user_id(api)?;
+    let room = api.room_id()?;
+    let target = api.user_id()?;
     let body: RoleBody = api.json()?;
     let membership = RoomUserRepository::new(api.db).set_role(room, target, api.caller.user_id, body.role)?;
     Ok(Reply::ok(membership))
 }
 
 fn remove_member(api: &ApiRequest) -> Result<Reply, ApiError> {
-    let room = room_id(api)?;
-    let target = user_id(api)?;
+    let room = api.room_id()?;
+    let target = api.user_id()?;
     RoomUserRepository::new(api.db).remove(room, target, api.caller.user_id)?;
     Ok(Reply::no_content())
 }
 
 fn invite(api: &ApiRequest) -> Result<Reply, ApiError> {
-    let room = room_id(api)?;
+    let room = api.room_id()?;
     let body: InvitationBody = api.json()?;
     let invitee = body.user_id()?;
     match InvitationRepository::new(api.db).invite(room, invitee, api.caller.user_id)? {
@@ -93,7 +84,7 @@ fn invite(api: &ApiRequest) -> Result<Reply, ApiError> {
 }
 
 fn list_invitations(api: &ApiRequest) -> Result<Reply, ApiError> {
-    let room = room_id(api)?;
+    let room = api.room_id()?;
     let page = PageRequest::from_query(&api.query())?;
     require_admin(RoomUserRepository::new(api.db).access(room, api.caller.user_id)?)?;
     let (list, total) = InvitationRepository::new(api.db).list(room, page)?;
@@ -101,8 +92,8 @@ fn list_invitations(api: &ApiRequest) -> Result<Reply, ApiError> {
 }
 
 fn revoke_invitation(api: &ApiRequest) -> Result<Reply, ApiError> {
-    let room = room_id(api)?;
-    let invitee = user_id(api)?;
+    let room = api.room_id()?;
+    let invitee = api.user_id()?;
     InvitationRepository::new(api.db).revoke(room, invitee, api.caller.user_id)?;
     Ok(Reply::no_content())
 }

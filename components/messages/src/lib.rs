@@ -3,7 +3,6 @@
 
 use chat::cursor::CursorCodec;
 use chat::http::{delete, get, post, ApiRequest, Routes};
-use chat::ids::{MessageId, RoomId};
 use chat::membership::{require_member, require_visible};
 use chat::messages::{parse_idempotency_key, MessagePageRequest, NewMessage, PageStart};
 use chat::repositories::memberships::RoomUserRepository;
@@ -21,16 +20,8 @@ fn handle(request: Request) -> Response {
         .handle(request)
 }
 
-fn room_id(api: &ApiRequest) -> Result<RoomId, ApiError> {
-    api.path_param("id", RoomId::parse_param)
-}
-
-fn message_id(api: &ApiRequest) -> Result<MessageId, ApiError> {
-    api.path_param("messageId", MessageId::parse_param)
-}
-
 fn list_messages(api: &ApiRequest) -> Result<Reply, ApiError> {
-    let room = room_id(api)?;
+    let room = api.room_id()?;
     let cursors = CursorCodec::new(api.auth.secret());
     let request = MessagePageRequest::from_query(&api.query(), room, &cursors)?;
     let access = require_member(RoomUserRepository::new(api.db).access(room, api.caller.user_id)?)?;
@@ -54,7 +45,7 @@ fn list_messages(api: &ApiRequest) -> Result<Reply, ApiError> {
 }
 
 fn send_message(api: &ApiRequest) -> Result<Reply, ApiError> {
-    let room = room_id(api)?;
+    let room = api.room_id()?;
     let message = NewMessage::parse(api.json()?)?;
     let idempotency_key = parse_idempotency_key(api.request.header("idempotency-key").map(|v| v.as_bytes()))?;
     let members = RoomUserRepository::new(api.db);
@@ -77,16 +68,16 @@ fn send_message(api: &ApiRequest) -> Result<Reply, ApiError> {
 }
 
 fn get_message(api: &ApiRequest) -> Result<Reply, ApiError> {
-    let room = room_id(api)?;
-    let id = message_id(api)?;
+    let room = api.room_id()?;
+    let id = api.message_id()?;
     require_member(RoomUserRepository::new(api.db).access(room, api.caller.user_id)?)?;
     let message = MessageRepository::new(api.db).find(room, id)?.ok_or(ApiError::NotFound)?;
     Ok(Reply::ok(message))
 }
 
 fn delete_message(api: &ApiRequest) -> Result<Reply, ApiError> {
-    let room = room_id(api)?;
-    let id = message_id(api)?;
+    let room = api.room_id()?;
+    let id = api.message_id()?;
     let messages = MessageRepository::new(api.db);
     if messages.soft_delete(room, id, api.caller.user_id)? {
         return Ok(Reply::no_content());

@@ -2,7 +2,6 @@
 //! Each handler parses, authorizes and calls `RoomRepository`; the rules live in `chat`.
 
 use chat::http::{delete, get, post, put, ApiRequest, Routes};
-use chat::ids::RoomId;
 use chat::pagination::PageRequest;
 use chat::repositories::rooms::RoomRepository;
 use chat::rooms::{parse_search, require_admin, NewRoom, RoomChanges, RoomFilter, RoomView};
@@ -39,7 +38,7 @@ fn create_room(api: &ApiRequest) -> Result<Reply, ApiError> {
 }
 
 fn get_room(api: &ApiRequest) -> Result<Reply, ApiError> {
-    let id = api.path_param("id", RoomId::parse_param)?;
+    let id = api.room_id()?;
     let room = RoomRepository::new(api.db)
         .find(id, api.caller.user_id)?
         .filter(RoomView::is_visible)
@@ -48,7 +47,7 @@ fn get_room(api: &ApiRequest) -> Result<Reply, ApiError> {
 }
 
 fn update_room(api: &ApiRequest) -> Result<Reply, ApiError> {
-    let id = api.path_param("id", RoomId::parse_param)?;
+    let id = api.room_id()?;
     let changes = RoomChanges::parse(api.json()?)?;
     let rooms = RoomRepository::new(api.db);
     let updated = rooms.update(id, api.caller.user_id, &changes)?;
@@ -63,7 +62,7 @@ fn update_room(api: &ApiRequest) -> Result<Reply, ApiError> {
 }
 
 fn delete_room(api: &ApiRequest) -> Result<Reply, ApiError> {
-    let id = api.path_param("id", RoomId::parse_param)?;
+    let id = api.room_id()?;
     let rooms = RoomRepository::new(api.db);
     if !rooms.soft_delete(id, api.caller.user_id)? {
         require_admin(rooms.find(id, api.caller.user_id)?.as_ref())?;

@@ -11,6 +11,7 @@ use spin_sdk::http::{Method, Params, Request, Response, Router};
 use crate::auth::{authenticate, AuthConfig, Caller};
 use crate::db::{Database, DbError, SpinDatabase};
 use crate::error::ApiError;
+use crate::ids::{MessageId, RoomId, UserId};
 use crate::migrations;
 use crate::request::{self, Query};
 use crate::response::{error_response, Reply};
@@ -29,6 +30,21 @@ impl ApiRequest<'_> {
     /// A path parameter parsed by `parse` (e.g. `RoomId::parse_param`), reported under `field`.
     pub fn path_param<T>(&self, name: &str, parse: fn(&str, &str) -> Result<T, ApiError>) -> Result<T, ApiError> {
         parse(self.params.get(name).unwrap_or_default(), name)
+    }
+
+    /// The room of a `/api/rooms/:id...` route.
+    pub fn room_id(&self) -> Result<RoomId, ApiError> {
+        self.path_param("id", RoomId::parse_param)
+    }
+
+    /// The user of a `.../:userId` route.
+    pub fn user_id(&self) -> Result<UserId, ApiError> {
+        self.path_param("userId", UserId::parse_param)
+    }
+
+    /// The message of a `.../messages/:messageId` route.
+    pub fn message_id(&self) -> Result<MessageId, ApiError> {
+        self.path_param("messageId", MessageId::parse_param)
     }
 
     pub fn query(&self) -> Query {

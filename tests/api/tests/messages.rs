@@ -9,6 +9,11 @@ fn messages_path(room_id: &str, query: &str) -> String {
     format!("/api/rooms/{room_id}/messages{query}")
 }
 
+/// The path of one message object.
+fn message_path(room_id: &str, message: &Value) -> String {
+    messages_path(room_id, &format!("/{}", message["id"].as_str().unwrap()))
+}
+
 fn page(app: &TestApp, user: &User, room_id: &str, query: &str) -> Value {
     let response = app.get(&messages_path(room_id, query)).as_user(user).send();
     assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
@@ -48,7 +53,7 @@ fn sending_a_text_message() {
     assert_eq!(message["attachment"], Value::Null);
     assert_eq!(message["deleted"], false);
     assert_eq!(message["deletedAt"], Value::Null);
-    let fetched = app.get(&messages_path(&room, &format!("/{}", message["id"].as_str().unwrap()))).as_user(&ada).send();
+    let fetched = app.get(&message_path(&room, &message)).as_user(&ada).send();
     assert_eq!(fetched.json()["data"], message);
     let room_view = app.get(&format!("/api/rooms/{room}")).as_user(&ada).send().json()["data"].clone();
     assert_eq!(room_view["lastMessageAt"], message["createdAt"]);
@@ -386,7 +391,7 @@ fn deleting_leaves_a_tombstone_and_keeps_the_content_for_audit() {
     let before = send_text(&app, &ada, &room, "before");
     let doomed = send_text(&app, &ada, &room, "secret");
     let after = send_text(&app, &ada, &room, "after");
-    let path = messages_path(&room, &format!("/{}", doomed["id"].as_str().unwrap()));
+    let path = message_path(&room, &doomed);
     assert_eq!(app.delete(&path).as_user(&ada).send().status, 204);
     assert_eq!(app.delete(&path).as_user(&ada).send().status, 204, "again: 204");
     let tombstone = app.get(&path).as_user(&ada).send().json()["data"].clone();
@@ -408,7 +413,7 @@ fn deleting_leaves_a_tombstone_and_keeps_the_content_for_audit() {
     assert_eq!(kept, "secret");
     // lastMessageAt is the newest live message.
     let last = send_text(&app, &ada, &room, "newest");
-    app.delete(&messages_path(&room, &format!("/{}", last["id"].as_str().unwrap()))).as_user(&ada).send();
+    app.delete(&message_path(&room, &last)).as_user(&ada).send();
     let room_view = app.get(&format!("/api/rooms/{room}")).as_user(&ada).send().json()["data"].clone();
     assert_eq!(room_view["lastMessageAt"], after["createdAt"]);
 }
@@ -432,7 +437,7 @@ fn delete_authorization_matrix() {
         let cases: Vec<(&User, u16)> = vec![(&outsider, hidden), (&member, 403), (&author, 204), (&admin, 204)];
         for (caller, expected) in cases {
             let message = send_text(&app, &author, &room, "x");
-            let path = messages_path(&room, &format!("/{}", message["id"].as_str().unwrap()));
+            let path = message_path(&room, &message);
             let response = app.delete(&path).as_user(caller).send();
             assert_eq!(response.status, expected, "private={private} {:?}", caller.name);
         }
@@ -444,7 +449,7 @@ fn delete_authorization_matrix() {
     let one = room_with_name(&app, &admin, "One");
     let two = room_with_name(&app, &admin, "Two");
     let message = send_text(&app, &admin, &one, "x");
-    let wrong = messages_path(&two, &format!("/{}", message["id"].as_str().unwrap()));
+    let wrong = message_path(&two, &message);
     app.delete(&wrong).as_user(&admin).send().assert_error(404, "NOT_FOUND");
     app.get(&wrong).as_user(&admin).send().assert_error(404, "NOT_FOUND");
 }
@@ -476,7 +481,7 @@ fn reading_moves_the_marker_and_unread_counts_follow() {
     assert_eq!(unread(&bob), 0);
     let deleted = send_text(&app, &ada, &room, "soon gone");
     send_text(&app, &ada, &room, "stays");
-    app.delete(&messages_path(&room, &format!("/{}", deleted["id"].as_str().unwrap()))).as_user(&ada).send();
+    app.delete(&message_path(&room, &deleted)).as_user(&ada).send();
     assert_eq!(unread(&bob), 1, "deleted messages are not unread");
     assert_eq!(unread(&User::new("Stranger")), 0, "0 for non-members");
 }
@@ -593,7 +598,7 @@ fn the_app_never_asks_the_host_for_changes_or_last_insert_rowid() {
         .json(json!({"content": "y"}))
         .send();
     page(&app, &bob, &room, "");
-    app.delete(&messages_path(&room, &format!("/{}", message["id"].as_str().unwrap()))).as_user(&ada).send();
+    app.delete(&message_path(&room, &message)).as_user(&ada).send();
     app.put(&format!("/api/rooms/{room}")).as_user(&ada).json(json!({"name": "Renamed"})).send();
     app.post(&format!("/api/rooms/{room}/leave")).as_user(&bob).send();
     app.delete(&format!("/api/rooms/{room}")).as_user(&ada).send();
@@ -610,7 +615,7 @@ fn an_author_who_left_a_private_room_cannot_reach_its_messages() {
     join(&app, &author, &room);
     let message = send_text(&app, &author, &room, "mine");
     assert_eq!(app.post(&format!("/api/rooms/{room}/leave")).as_user(&author).send().status, 204);
-    let path = messages_path(&room, &format!("/{}", message["id"].as_str().unwrap()));
+    let path = message_path(&room, &message);
     app.delete(&path).as_user(&author).send().assert_error(404, "NOT_FOUND");
     assert_eq!(app.get(&path).as_user(&admin).send().json()["data"]["deleted"], false);
 }
