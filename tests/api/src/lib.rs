@@ -299,3 +299,11 @@ pub fn assert_status(
         String::from_utf8_lossy(&response.body)
     );
 }
+
+/// `GET /api/rooms/:id` as `user`, asserting 200; returns the room (`data`).
+#[track_caller]
+pub fn room_view(app: &TestApp, user: &User, room_id: &str) -> Value {
+    let response = app.get(&format!("/api/rooms/{room_id}")).as_user(user).send();
+    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
+    response.json()["data"].clone()
+}
