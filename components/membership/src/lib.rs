@@ -6,7 +6,7 @@ use chat::membership::{require_admin, require_member, require_visible, Invitatio
 use chat::pagination::PageRequest;
 use chat::repositories::invitations::{InvitationRepository, InviteOutcome};
 use chat::repositories::memberships::{JoinOutcome, RoomUserRepository};
-use chat::{ApiError, Conflict, Reply};
+use chat::{ApiError, Reply};
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
 
@@ -35,15 +35,8 @@ fn join(api: &ApiRequest) -> Result<Reply, ApiError> {
 /// Leave takes no body. Not a member → 409 `NOT_MEMBER` (404 where the room is invisible).
 fn leave(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
-    let caller = api.caller.user_id;
-    let members = RoomUserRepository::new(api.db);
-    match members.remove(room, caller, caller) {
-        Ok(()) => Ok(Reply::no_content()),
-        Err(ApiError::NotFound) if require_visible(members.access(room, caller)?).is_ok() => {
-            Err(ApiError::Conflict(Conflict::NotMember))
-        }
-        Err(error) => Err(error),
-    }
+    RoomUserRepository::new(api.db).leave(room, api.caller.user_id)?;
+    Ok(Reply::no_content())
 }
 
 fn list_members(api: &ApiRequest) -> Result<Reply, ApiError> {

@@ -23,7 +23,6 @@ pub struct ApiRequest<'a> {
     pub caller: &'a Caller,
     pub db: &'a dyn Database,
     pub auth: &'a AuthConfig,
-    pub request_id: &'a str,
 }
 
 impl ApiRequest<'_> {
@@ -97,20 +96,20 @@ impl Routes {
         }
         let allow = endpoints.iter().map(|(method, _)| method.to_string()).collect::<Vec<_>>().join(", ");
         self.router.any(path, move |request: Request, _: Params| {
-            respond(&request, |_| Err(ApiError::MethodNotAllowed { allow: allow.clone() }))
+            respond(&request, || Err(ApiError::MethodNotAllowed { allow: allow.clone() }))
         });
         self
     }
 
     /// Answers every request: paths no route matches get the 404 envelope.
     pub fn handle(mut self, request: Request) -> Response {
-        self.router.any("/*", |request: Request, _: Params| respond(&request, |_| Err(ApiError::NotFound)));
+        self.router.any("/*", |request: Request, _: Params| respond(&request, || Err(ApiError::NotFound)));
         self.router.handle(request)
     }
 }
 
 fn serve(request: &Request, params: &Params, endpoint: Endpoint) -> Response {
-    respond(request, |request_id| match endpoint {
+    respond(request, || match endpoint {
         Endpoint::Public(handler) => handler(request),
         Endpoint::Authenticated(handler) => {
             let auth = AuthConfig::from_spin_variables()?;
@@ -120,7 +119,7 @@ fn serve(request: &Request, params: &Params, endpoint: Endpoint) -> Response {
                 return Err(ApiError::PayloadTooLarge);
             }
             let db = SpinDatabase::open_default()?;
-            let api = ApiRequest { request, params, caller: &caller, db: &db, auth: &auth, request_id };
+            let api = ApiRequest { request, params, caller: &caller, db: &db, auth: &auth };
             with_current_schema(&db, || handler(&api))
         }
     })
@@ -140,9 +139,9 @@ pub fn with_current_schema(db: &dyn Database, work: impl Fn() -> Result<Reply, A
 }
 
 /// Applies the request id and the envelope, and logs server errors with their detail.
-pub fn respond(request: &Request, work: impl FnOnce(&str) -> Result<Reply, ApiError>) -> Response {
+pub fn respond(request: &Request, work: impl FnOnce() -> Result<Reply, ApiError>) -> Response {
     let request_id = request::request_id(request);
-    match work(&request_id) {
+    match work() {
         Ok(reply) => reply.into_response(&request_id),
         Err(error) => {
             if error.is_server_error() {

@@ -6,7 +6,7 @@
 use super::now_sql;
 use crate::auth::Caller;
 use crate::db::{transaction, Database, DbError, Row};
-use crate::error::ApiError;
+use crate::error::{ApiError, Conflict};
 use crate::ids::{RoomId, UserId};
 use crate::membership::{refusal, Membership, RoomAccess};
 use crate::pagination::PageRequest;
@@ -144,14 +144,34 @@ impl<'a> RoomUserRepository<'a> {
         })
     }
 
-    /// Removes `target` from the room: the target itself (leave) or an admin. Refusals are
-    /// explained per the contract (404, 403, 409 `LAST_ADMIN`).
+    /// Removes `target` from the room: the target itself or an admin. Refusals are explained per
+    /// the contract (404, 403, 409 `LAST_ADMIN`).
     pub fn remove(&self, room: RoomId, target: UserId, caller: UserId) -> Result<(), ApiError> {
+        self.remove_explained(room, target, caller, ApiError::NotFound)
+    }
+
+    /// The caller leaves the room. As `remove`, except that a caller who can see the room but is
+    /// not in it gets 409 `NOT_MEMBER`.
+    pub fn leave(&self, room: RoomId, caller: UserId) -> Result<(), ApiError> {
+        self.remove_explained(room, caller, caller, ApiError::Conflict(Conflict::NotMember))
+    }
+
+    /// `not_member` answers a visible room whose target is not a member.
+    fn remove_explained(
+        &self,
+        room: RoomId,
+        target: UserId,
+        caller: UserId,
+        not_member: ApiError,
+    ) -> Result<(), ApiError> {
         let params = [room.to_string().into(), target.to_string().into(), caller.to_string().into()];
         let remove = |db: &dyn Database| Ok(db.execute(REMOVE_MEMBER, &params)?.first().map(|_| ()));
         let explain = |db: &dyn Database| {
             let access = RoomUserRepository::new(db).access_with_target(room, caller, target)?;
-            Ok(refusal(access, RoomAccess::target_is_member, target == caller))
+            Ok(match access.filter(RoomAccess::is_visible) {
+                Some(visible) if !visible.target_is_member() => not_member,
+                _ => refusal(access, RoomAccess::target_is_member, target == caller),
+            })
         };
         guarded_write(self.db, remove, explain)
     }
