@@ -1,18 +1,31 @@
-//! Test fixtures for black-box tests of the real wasm components: a [`TestApp`] served by the
-//! test host with a fresh database, users with signed tokens, and a small request builder.
+//! Test fixtures for black-box tests of the real wasm components: a [`TestApp`] with a fresh
+//! store, users with signed tokens, and a small request builder. The same tests run against the
+//! in-process test host, real `spin up` on local SQLite, or three `spin up` replicas on one
+//! `sqld` (the SpinKube topology), chosen by `CHAT_TEST_MODE` (see [`Mode`]).
 //!
-//! The components are built (`cargo build --target wasm32-wasip2 --release`) once per test
-//! process, so `cargo test` always exercises the current code.
+//! Under the test host, the components are built (`cargo build --target wasm32-wasip2
+//! --release`) once per test process, so `cargo test` always exercises the current code; the
+//! real-Spin modes run what the test command built with `spin build`.
+
+mod client;
+mod deployment;
+mod mode;
+mod store;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use serde_json::{json, Value};
 use spin_test_host::{App, AppOptions, DatabaseLocation};
+
+use deployment::Deployment;
+pub use mode::{spin_binary, sqld_binary, Mode};
+pub use store::Store;
 
 /// The `jwt_secret` every test app runs with.
 pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret!";
@@ -38,42 +51,124 @@ fn build_components() {
     });
 }
 
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime"))
+/// One instance of the app that takes requests.
+enum Replica {
+    Host(App),
+    /// A `spin up` process listening on this loopback address.
+    Http(String),
 }
 
-/// The app under test, on its own fresh database.
+/// The app under test, on its own fresh store, served by one or more replicas.
 pub struct TestApp {
-    pub app: App,
+    mode: Mode,
+    replicas: Vec<Replica>,
+    next_replica: AtomicUsize,
+    store: Store,
+    // Dropped last: stops the processes behind `replicas` / removes the host's database.
+    deployment: Option<Deployment>,
+    _host_directory: Option<tempfile::TempDir>,
 }
 
 impl TestApp {
+    /// The app as this mode runs it: one replica, or three in the SpinKube topology.
     pub fn spawn() -> TestApp {
         TestApp::with_variables(BTreeMap::new())
     }
 
     /// An app whose variables (`jwt_issuer`, ...) are set on top of the test secret.
     pub fn with_variables(variables: BTreeMap<String, String>) -> TestApp {
-        TestApp::load(variables, DatabaseLocation::Temporary)
+        let mode = Mode::current();
+        TestApp::start(mode, mode.default_replicas(), variables)
     }
 
-    /// An app on a given database file (several apps can share one, like replicas).
-    pub fn on_database(path: &Path) -> TestApp {
-        TestApp::load(BTreeMap::new(), DatabaseLocation::File(path.to_owned()))
+    /// `count` replicas sharing one store: host apps on one file, `spin up` processes on one
+    /// local SQLite file, or `spin up` processes on one `sqld`.
+    pub fn spawn_replicas(count: usize) -> TestApp {
+        TestApp::start(Mode::current(), count, BTreeMap::new())
     }
 
-    fn load(mut variables: BTreeMap<String, String>, database: DatabaseLocation) -> TestApp {
-        build_components();
+    fn start(mode: Mode, count: usize, mut variables: BTreeMap<String, String>) -> TestApp {
         variables.entry("jwt_secret".into()).or_insert_with(|| TEST_SECRET.into());
-        let options = AppOptions { variables, database, forward_logs: false };
-        let app = App::load(&workspace_root().join("spin.toml"), options).expect("loading the app");
-        TestApp { app }
+        if mode == Mode::Host {
+            build_components();
+            let directory = tempfile::tempdir().expect("a temporary directory");
+            let path = directory.path().join("sqlite_db.db");
+            let replicas = (0..count)
+                .map(|_| {
+                    let options = AppOptions {
+                        variables: variables.clone(),
+                        database: DatabaseLocation::File(path.clone()),
+                        forward_logs: false,
+                    };
+                    Replica::Host(App::load(&workspace_root().join("spin.toml"), options).expect("loading the app"))
+                })
+                .collect();
+            return TestApp {
+                mode,
+                replicas,
+                next_replica: AtomicUsize::new(0),
+                store: Store::File(path),
+                deployment: None,
+                _host_directory: Some(directory),
+            };
+        }
+        let deployment = Deployment::start(mode, count, &variables);
+        TestApp {
+            mode,
+            replicas: deployment.addresses().into_iter().map(Replica::Http).collect(),
+            next_replica: AtomicUsize::new(0),
+            store: deployment.store().clone(),
+            deployment: Some(deployment),
+            _host_directory: None,
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub fn replica_count(&self) -> usize {
+        self.replicas.len()
+    }
+
+    /// The test host's app, for the switches only it has (statement counter, database-down
+    /// switch, host-call record). Tests that use it live in a `host_only` module, which the
+    /// real-Spin runs skip.
+    #[track_caller]
+    pub fn host(&self) -> &App {
+        match &self.replicas[0] {
+            Replica::Host(app) => app,
+            Replica::Http(_) => {
+                panic!("a host-only test ran under {:?}: it belongs in a `host_only` module", self.mode)
+            }
+        }
+    }
+
+    /// The app's store, for set-up and for checking what was written.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Everything the components wrote to stdout and stderr so far (under Spin, the files in
+    /// each replica's `<state dir>/logs/`).
+    pub fn logs(&self) -> String {
+        match &self.deployment {
+            Some(deployment) => deployment.component_logs(),
+            None => self
+                .replicas
+                .iter()
+                .map(|replica| match replica {
+                    Replica::Host(app) => app.logs(),
+                    Replica::Http(_) => String::new(),
+                })
+                .collect(),
+        }
     }
 
     pub fn request(&self, method: &str, path: &str) -> RequestBuilder<'_> {
         RequestBuilder {
             app: self,
+            replica: None,
             method: method.to_owned(),
             path: path.to_owned(),
             headers: Vec::new(),
@@ -97,11 +192,43 @@ impl TestApp {
         self.request("DELETE", path)
     }
 
-    /// SQLite statements executed while `work` runs (run nothing else concurrently).
+    /// SQLite statements executed while `work` runs (run nothing else concurrently). Host only.
     pub fn count_statements<T>(&self, work: impl FnOnce() -> T) -> (T, u64) {
-        let before = self.app.sqlite().statement_count();
+        let before = self.host().sqlite().statement_count();
         let result = work();
-        (result, self.app.sqlite().statement_count() - before)
+        (result, self.host().sqlite().statement_count() - before)
+    }
+
+    fn send(&self, request: RequestBuilder<'_>) -> TestResponse {
+        let index = request.replica.unwrap_or_else(|| self.next_replica.fetch_add(1, Ordering::Relaxed));
+        let replica = &self.replicas[index % self.replicas.len()];
+        let mut builder = http::Request::builder().method(request.method.as_str());
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        match replica {
+            Replica::Host(app) => {
+                let http_request = builder.uri(request.path.as_str()).body(request.body).expect("a valid request");
+                let response = client::runtime()
+                    .block_on(app.handle(http_request, "127.0.0.1:40000"))
+                    .expect("the host served the request");
+                TestResponse {
+                    status: response.status().as_u16(),
+                    headers: response.headers().clone(),
+                    body: response.into_body(),
+                }
+            }
+            Replica::Http(address) => {
+                let http_request = builder.uri(request.path.as_str()).body(request.body).expect("a valid request");
+                let response = client::send(address, http_request)
+                    .unwrap_or_else(|e| panic!("{} {}: {e}", request.method, request.path));
+                TestResponse {
+                    status: response.status().as_u16(),
+                    headers: response.headers().clone(),
+                    body: response.into_body(),
+                }
+            }
+        }
     }
 }
 
@@ -132,6 +259,7 @@ pub fn sign(claims: Value) -> String {
 
 pub struct RequestBuilder<'a> {
     app: &'a TestApp,
+    replica: Option<usize>,
     method: String,
     path: String,
     headers: Vec<(String, String)>,
@@ -139,6 +267,12 @@ pub struct RequestBuilder<'a> {
 }
 
 impl RequestBuilder<'_> {
+    /// Sends to replica `index` (0-based) instead of the next one round-robin.
+    pub fn on_replica(mut self, index: usize) -> Self {
+        self.replica = Some(index);
+        self
+    }
+
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
         self
@@ -159,18 +293,7 @@ impl RequestBuilder<'_> {
     }
 
     pub fn send(self) -> TestResponse {
-        let mut builder = http::Request::builder().method(self.method.as_str()).uri(self.path.as_str());
-        for (name, value) in &self.headers {
-            builder = builder.header(name, value);
-        }
-        let request = builder.body(self.body).expect("a valid request");
-        let response =
-            runtime().block_on(self.app.app.handle(request, "127.0.0.1:40000")).expect("the host served the request");
-        TestResponse {
-            status: response.status().as_u16(),
-            headers: response.headers().clone(),
-            body: response.into_body(),
-        }
+        self.app.send(self)
     }
 }
 
@@ -241,25 +364,27 @@ pub fn invite(app: &TestApp, admin: &User, room_id: &str, user: &User) -> Value 
 /// Inserts `count` text messages by `author` straight into the store, all with the timestamp
 /// `created_at`, in one transaction: fast set-up for history tests. Returns their ids in order.
 pub fn seed_messages(app: &TestApp, room_id: &str, author: &User, count: usize, created_at: &str) -> Vec<String> {
-    let mut db = rusqlite::Connection::open(app.app.sqlite().path()).expect("open the test database");
-    let tx = db.transaction().expect("begin");
-    let mut ids = Vec::with_capacity(count);
-    {
-        let mut insert = tx
-            .prepare(
-                "INSERT INTO messages (id, room_id, author_id, author_name, kind, content, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, 'text', ?5, ?6)",
+    const INSERT: &str = "INSERT INTO messages (id, room_id, author_id, author_name, kind, content, created_at) \
+                          VALUES (?1, ?2, ?3, ?4, 'text', ?5, ?6)";
+    let ids: Vec<String> = (0..count).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    let statements: Vec<(&str, Vec<Value>)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            (
+                INSERT,
+                vec![
+                    json!(id),
+                    json!(room_id),
+                    json!(author.id),
+                    json!(author.name),
+                    json!(format!("seeded {i}")),
+                    json!(created_at),
+                ],
             )
-            .expect("prepare");
-        for i in 0..count {
-            let id = uuid::Uuid::new_v4().to_string();
-            insert
-                .execute(rusqlite::params![id, room_id, author.id, author.name, format!("seeded {i}"), created_at])
-                .expect("insert");
-            ids.push(id);
-        }
-    }
-    tx.commit().expect("commit");
+        })
+        .collect();
+    app.store().execute_in_transaction(&statements);
     ids
 }
 

@@ -1,104 +1,154 @@
-//! "3 replicas, one store" without Kubernetes: three instances of the app, each served over
-//! HTTP on its own port by the test host's serve mode, share one database file, as the three
-//! SpinKube replicas share one libSQL server. Writes through one are read through the others.
+//! "3 replicas, one store": in the SpinKube mode three `spin up` processes on one `sqld`, in the
+//! Spin mode three `spin up` processes on one SQLite file, under the test host three apps on one
+//! file. Writes through one replica are read through the others, and concurrent writers on
+//! different replicas leave one consistent history.
 
-use api_tests::{TestApp, User};
+use std::collections::HashSet;
+
+use api_tests::{id_of, TestApp, User};
 use serde_json::{json, Value};
 
-struct Replica {
-    base_url: String,
+const REPLICAS: usize = 3;
+
+fn messages_path(room: &str, query: &str) -> String {
+    format!("/api/rooms/{room}/messages{query}")
 }
 
-fn start_replicas(database: &std::path::Path, count: usize) -> (tokio::runtime::Runtime, Vec<Replica>) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let replicas = (0..count)
-        .map(|_| {
-            let app = TestApp::on_database(database).app;
-            let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-            let base_url = format!("http://{}", listener.local_addr().unwrap());
-            runtime.spawn(spin_test_host::serve::serve(app, listener));
-            Replica { base_url }
-        })
-        .collect();
-    (runtime, replicas)
-}
-
-fn call(replica: &Replica, method: &str, path: &str, user: &User, body: Option<Value>) -> (u16, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let url = format!("{}{path}", replica.base_url);
-    let bearer = format!("Bearer {}", user.token);
-    let mut response = match (method, body) {
-        ("GET", _) => agent.get(&url).header("authorization", &bearer).call(),
-        ("POST", Some(body)) => {
-            agent.post(&url).header("authorization", &bearer).content_type("application/json").send(body.to_string())
+/// The whole history of `room` as one replica pages it, oldest first.
+fn history_on(app: &TestApp, replica: usize, user: &User, room: &str) -> Vec<Value> {
+    let mut messages: Vec<Value> = Vec::new();
+    let mut query = "?limit=100".to_owned();
+    loop {
+        let response = app.get(&messages_path(room, &query)).on_replica(replica).as_user(user).send();
+        assert_eq!(response.status, 200, "replica {replica}: {}", String::from_utf8_lossy(&response.body));
+        let page = response.json();
+        let mut chunk = page["data"].as_array().unwrap().clone();
+        chunk.append(&mut messages);
+        messages = chunk;
+        match page["pagination"]["prevCursor"].as_str() {
+            Some(prev) => query = format!("?limit=100&before={prev}"),
+            None => return messages,
         }
-        ("POST", None) => agent.post(&url).header("authorization", &bearer).send_empty(),
-        (other, _) => panic!("unsupported method {other}"),
     }
-    .expect("the replica answered");
-    let status = response.status().as_u16();
-    let text = response.body_mut().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 #[test]
-fn three_replicas_on_one_database_see_each_others_writes() {
-    let directory = tempfile::tempdir().unwrap();
-    let database = directory.path().join("sqlite_db.db");
-    let (_runtime, replicas) = start_replicas(&database, 3);
+fn a_room_created_on_one_replica_is_joined_written_and_read_on_the_others() {
+    let app = TestApp::spawn_replicas(REPLICAS);
     let ada = User::new("Ada");
     let bob = User::new("Bob");
 
-    // The first request on the fresh store migrates it, whichever replica takes it.
-    let (status, created) = call(&replicas[0], "POST", "/api/rooms", &ada, Some(json!({"name": "Shared"})));
-    assert_eq!(status, 201, "{created}");
-    let room = created["data"]["id"].as_str().unwrap().to_owned();
+    let created = app.post("/api/rooms").on_replica(0).as_user(&ada).json(json!({"name": "Shared"})).send();
+    assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
+    let room = id_of(&created.json()["data"]);
+    let joined = app.post(&format!("/api/rooms/{room}/join")).on_replica(1).as_user(&bob).send();
+    assert_eq!(joined.status, 201);
+    let sent = app
+        .post(&messages_path(&room, ""))
+        .on_replica(2)
+        .as_user(&bob)
+        .json(json!({"content": "via replica 2"}))
+        .send();
+    assert_eq!(sent.status, 201);
 
-    let (status, _) = call(&replicas[1], "POST", &format!("/api/rooms/{room}/join"), &bob, None);
-    assert_eq!(status, 201);
-    for (i, replica) in replicas.iter().enumerate() {
-        let (status, _) = call(
-            replica,
-            "POST",
-            &format!("/api/rooms/{room}/messages"),
-            &ada,
-            Some(json!({"content": format!("via replica {i}")})),
-        );
-        assert_eq!(status, 201);
+    let seen = app.get(&format!("/api/rooms/{room}")).on_replica(0).as_user(&ada).send().json();
+    assert_eq!(seen["data"]["memberCount"], 2);
+    assert_eq!(seen["data"]["lastMessageAt"], sent.json()["data"]["createdAt"]);
+    let history = history_on(&app, 0, &ada, &room);
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        (history[0]["content"].clone(), history[0]["authorId"].clone()),
+        (json!("via replica 2"), json!(bob.id))
+    );
+}
+
+#[test]
+fn a_room_name_taken_on_one_replica_is_taken_on_all() {
+    let app = TestApp::spawn_replicas(REPLICAS);
+    let created =
+        app.post("/api/rooms").on_replica(0).as_user(&User::new("Ada")).json(json!({"name": "Shared"})).send();
+    assert_eq!(created.status, 201);
+    for replica in 1..REPLICAS {
+        app.post("/api/rooms")
+            .on_replica(replica)
+            .as_user(&User::new("Bob"))
+            .json(json!({"name": "SHARED"}))
+            .send()
+            .assert_error(409, "ROOM_NAME_TAKEN");
+    }
+}
+
+#[test]
+fn four_writers_on_different_replicas_leave_800_messages_in_one_order() {
+    const WRITERS: usize = 4;
+    const EACH: usize = 200;
+    let app = TestApp::spawn_replicas(REPLICAS);
+    let admin = User::new("Admin");
+    let room = id_of(&app.post("/api/rooms").as_user(&admin).json(json!({"name": "Busy"})).send().json()["data"]);
+    let writers: Vec<User> = (0..WRITERS).map(|w| User::new(&format!("writer {w}"))).collect();
+    for writer in &writers {
+        assert_eq!(app.post(&format!("/api/rooms/{room}/join")).as_user(writer).send().status, 201);
     }
 
-    for replica in &replicas {
-        let (_, seen) = call(replica, "GET", &format!("/api/rooms/{room}"), &ada, None);
-        assert_eq!(seen["data"]["memberCount"], 2);
-        let (_, history) = call(replica, "GET", &format!("/api/rooms/{room}/messages"), &ada, None);
-        let contents: Vec<&str> =
-            history["data"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap()).collect();
-        assert_eq!(contents, vec!["via replica 0", "via replica 1", "via replica 2"]);
+    std::thread::scope(|scope| {
+        for (w, writer) in writers.iter().enumerate() {
+            let (app, room) = (&app, &room);
+            scope.spawn(move || {
+                for i in 0..EACH {
+                    let send = |replica: usize| {
+                        app.post(&messages_path(room, ""))
+                            .on_replica(replica)
+                            .as_user(writer)
+                            .header("idempotency-key", &format!("w{w}-{i}"))
+                            .json(json!({"content": format!("{w}:{i}")}))
+                            .send()
+                    };
+                    let first = send(w % REPLICAS);
+                    assert_eq!(first.status, 201, "{}", String::from_utf8_lossy(&first.body));
+                    // Every fifth send is retried through another replica: the same message answers.
+                    if i % 5 == 0 {
+                        let retry = send((w + 1) % REPLICAS);
+                        assert_eq!(retry.status, 200, "{}", String::from_utf8_lossy(&retry.body));
+                        assert_eq!(retry.json()["data"]["id"], first.json()["data"]["id"]);
+                    }
+                }
+            });
+        }
+    });
+
+    let histories: Vec<Vec<Value>> = (0..REPLICAS).map(|replica| history_on(&app, replica, &admin, &room)).collect();
+    let first = &histories[0];
+    assert_eq!(first.len(), WRITERS * EACH);
+    let ids: HashSet<&str> = first.iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), WRITERS * EACH, "no message twice");
+    for (replica, history) in histories.iter().enumerate() {
+        assert!(history == first, "replica {replica} pages a different history");
     }
-    // A name taken through one replica is taken for all.
-    let (status, _) = call(&replicas[2], "POST", "/api/rooms", &bob, Some(json!({"name": "SHARED"})));
-    assert_eq!(status, 409);
+    for w in 0..WRITERS {
+        let own: Vec<String> = first
+            .iter()
+            .filter_map(|m| m["content"].as_str())
+            .filter(|c| c.starts_with(&format!("{w}:")))
+            .map(str::to_owned)
+            .collect();
+        let expected: Vec<String> = (0..EACH).map(|i| format!("{w}:{i}")).collect();
+        assert_eq!(own, expected, "writer {w}'s messages in the order it sent them");
+    }
 }
 
 #[test]
 fn replicas_starting_together_migrate_the_store_once() {
-    let directory = tempfile::tempdir().unwrap();
-    let database = directory.path().join("sqlite_db.db");
-    let (_runtime, replicas) = start_replicas(&database, 3);
+    let app = TestApp::spawn_replicas(REPLICAS);
     let statuses: Vec<u16> = std::thread::scope(|scope| {
-        let handles: Vec<_> = replicas
-            .iter()
+        let handles: Vec<_> = (0..REPLICAS)
             .map(|replica| {
-                scope.spawn(move || {
-                    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-                    agent.get(format!("{}/ready", replica.base_url)).call().unwrap().status().as_u16()
-                })
+                let app = &app;
+                scope.spawn(move || app.get("/ready").on_replica(replica).send().status)
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(statuses, vec![200, 200, 200]);
-    let db = rusqlite::Connection::open(&database).unwrap();
-    let applied: i64 = db.query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0)).unwrap();
+    assert_eq!(statuses, vec![200; REPLICAS]);
+    let applied = app.store().count("SELECT count(*) FROM schema_migrations", &[]);
     assert_eq!(applied, chat::migrations::MIGRATIONS.len() as i64);
 }

@@ -1,0 +1,260 @@
+//! The app under real Spin: `spin up` processes (and a `sqld` for the SpinKube topology), each on
+//! a free loopback port, all in one fresh run directory under `target/api-test-runs/`. Dropping
+//! the deployment stops every process; when a test failed, the directory (Spin's output, the
+//! components' logs under `<state dir>/logs/`, the database) is kept and its path printed.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::client;
+use crate::mode::{spin_binary, sqld_binary, Mode};
+use crate::store::Store;
+use crate::workspace_root;
+
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+const START_ATTEMPTS: usize = 5;
+
+/// One running process of the deployment.
+struct Server {
+    name: String,
+    child: Child,
+    address: String,
+    output: PathBuf,
+}
+
+/// The running processes behind one `TestApp`.
+pub(crate) struct Deployment {
+    root: PathBuf,
+    directory: Option<tempfile::TempDir>,
+    spins: Vec<Server>,
+    sqld: Option<Server>,
+    store: Store,
+}
+
+impl Deployment {
+    /// Starts `replicas` Spin processes for `mode` (`Spin`: on one local SQLite file;
+    /// `SpinKube`: on one fresh `sqld`), with the given application variables.
+    pub(crate) fn start(mode: Mode, replicas: usize, variables: &BTreeMap<String, String>) -> Deployment {
+        let runs = workspace_root().join("target/api-test-runs");
+        std::fs::create_dir_all(&runs).expect("creating target/api-test-runs");
+        let directory = tempfile::Builder::new().prefix("run-").tempdir_in(&runs).expect("a run directory");
+        let root = directory.path().to_owned();
+        let mut deployment = Deployment {
+            root: root.clone(),
+            directory: Some(directory),
+            spins: Vec::new(),
+            sqld: None,
+            store: Store::File(PathBuf::new()),
+        };
+
+        let runtime_config = match mode {
+            Mode::Host => unreachable!("the test host needs no processes"),
+            Mode::Spin if replicas == 1 => {
+                // As a user runs it: the default database in the state directory.
+                deployment.store = Store::File(root.join("spin-1/sqlite_db.db"));
+                None
+            }
+            Mode::Spin => {
+                let database = root.join("sqlite_db.db");
+                deployment.store = Store::File(database.clone());
+                Some(format!(
+                    "[sqlite_database.default]\ntype = \"spin\"\npath = {:?}\n",
+                    database.display().to_string()
+                ))
+            }
+            Mode::SpinKube => {
+                let sqld = start_sqld(&root);
+                deployment.store = Store::Sqld { address: sqld.address.clone() };
+                // sqld without an auth key accepts any token; Spin requires one to be set.
+                let config = format!(
+                    "[sqlite_database.default]\ntype = \"libsql\"\nurl = \"http://{}\"\ntoken = \"unused-by-an-open-sqld\"\n",
+                    sqld.address
+                );
+                deployment.sqld = Some(sqld);
+                Some(config)
+            }
+        };
+        let runtime_config_file = runtime_config.map(|text| {
+            let path = root.join("runtime-config.toml");
+            std::fs::write(&path, text).expect("writing the runtime config");
+            path
+        });
+        for index in 1..=replicas {
+            let spin = start_spin(&root, index, variables, runtime_config_file.as_deref());
+            deployment.spins.push(spin);
+        }
+        deployment
+    }
+
+    /// The loopback address of each replica, in order.
+    pub(crate) fn addresses(&self) -> Vec<String> {
+        self.spins.iter().map(|spin| spin.address.clone()).collect()
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Everything the components wrote to stdout and stderr, from every replica's state directory.
+    pub(crate) fn component_logs(&self) -> String {
+        let mut logs = String::new();
+        for spin in &self.spins {
+            let Ok(entries) = std::fs::read_dir(state_dir(&self.root, &spin.name).join("logs")) else { continue };
+            let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            files.sort();
+            for file in files {
+                logs.push_str(&std::fs::read_to_string(file).unwrap_or_default());
+            }
+        }
+        logs
+    }
+}
+
+impl Drop for Deployment {
+    fn drop(&mut self) {
+        for server in self.spins.iter_mut().chain(self.sqld.as_mut()) {
+            let _ = server.child.kill();
+            let _ = server.child.wait();
+        }
+        if std::thread::panicking() {
+            if let Some(directory) = self.directory.take() {
+                let kept = directory.keep();
+                eprintln!("---- the test failed: Spin's output and the component logs are kept in {}", kept.display());
+                for server in self.spins.iter().chain(self.sqld.as_ref()) {
+                    eprintln!(
+                        "---- last lines of {} ({}):\n{}",
+                        server.name,
+                        server.output.display(),
+                        tail(&server.output)
+                    );
+                }
+                eprintln!("---- component logs:\n{}", last_lines(&self.component_logs(), 60));
+            }
+        }
+    }
+}
+
+fn state_dir(root: &Path, name: &str) -> PathBuf {
+    root.join(name)
+}
+
+fn start_spin(
+    root: &Path,
+    index: usize,
+    variables: &BTreeMap<String, String>,
+    runtime_config: Option<&Path>,
+) -> Server {
+    let binary = spin_binary().expect("CHAT_TEST_MODE needs Spin: set SPIN_BIN or put spin on PATH");
+    let name = format!("spin-{index}");
+    let state = state_dir(root, &name);
+    start(&name, root, "/health", |address| {
+        let mut command = Command::new(&binary);
+        command.current_dir(workspace_root()).arg("up").arg("--from").arg(workspace_root().join("spin.toml"));
+        command.arg("--listen").arg(address).arg("--state-dir").arg(&state);
+        if let Some(config) = runtime_config {
+            command.arg("--runtime-config-file").arg(config);
+        }
+        // Only the variables this app is given: none leak in from the caller's environment.
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("SPIN_VARIABLE_") {
+                command.env_remove(key);
+            }
+        }
+        for (key, value) in variables {
+            command.env(format!("SPIN_VARIABLE_{}", key.to_uppercase()), value);
+        }
+        command
+    })
+}
+
+fn start_sqld(root: &Path) -> Server {
+    let binary = sqld_binary().expect("CHAT_TEST_MODE=spinkube needs sqld: set SQLD_BIN or put sqld on PATH");
+    let data = root.join("sqld-data");
+    start("sqld", root, "/health", |address| {
+        let mut command = Command::new(&binary);
+        command.arg("--http-listen-addr").arg(address).arg("--db-path").arg(&data);
+        command
+    })
+}
+
+/// Starts the process `make_command` builds for a free loopback address and waits until
+/// `health_path` answers 200. A port taken between choosing and binding it makes the process
+/// exit: then it is tried again on another port.
+fn start(name: &str, root: &Path, health_path: &str, make_command: impl Fn(&str) -> Command) -> Server {
+    let output = root.join(format!("{name}.log"));
+    let mut last_failure = String::new();
+    for _ in 0..START_ATTEMPTS {
+        let address = free_loopback_address();
+        let log = File::create(&output).expect("creating a process log");
+        let mut command = make_command(&address);
+        command.stdin(Stdio::null()).stdout(log.try_clone().expect("log handle")).stderr(log);
+        stop_with_parent(&mut command);
+        let mut child =
+            command.spawn().unwrap_or_else(|e| panic!("starting {name} ({:?}): {e}", command.get_program()));
+        match wait_until_healthy(&mut child, &address, health_path) {
+            Ok(()) => return Server { name: name.to_owned(), child, address, output },
+            Err(failure) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                last_failure = format!("{failure}\n{}", tail(&output));
+            }
+        }
+    }
+    panic!("{name} did not start after {START_ATTEMPTS} attempts: {last_failure}");
+}
+
+fn wait_until_healthy(child: &mut Child, address: &str, path: &str) -> Result<(), String> {
+    let started = Instant::now();
+    while started.elapsed() < START_TIMEOUT {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("exited with {status}"));
+        }
+        if client::get_status(address, path) == Some(200) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Err(format!("http://{address}{path} did not answer 200 within {START_TIMEOUT:?}"))
+}
+
+fn free_loopback_address() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
+    listener.local_addr().expect("a local address").to_string()
+}
+
+/// A test process that dies (a panic in `Drop`, a kill) takes its servers with it.
+#[cfg(target_os = "linux")]
+fn stop_with_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches only the child being set up.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn stop_with_parent(_command: &mut Command) {}
+
+fn tail(path: &Path) -> String {
+    let Ok(mut file) = File::open(path) else { return String::new() };
+    let length = file.metadata().map(|m| m.len()).unwrap_or_default();
+    let _ = file.seek(SeekFrom::Start(length.saturating_sub(8 * 1024)));
+    let mut text = String::new();
+    let _ = file.read_to_string(&mut text);
+    last_lines(&text, 40)
+}
+
+fn last_lines(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
+}

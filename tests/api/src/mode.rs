@@ -1,0 +1,54 @@
+//! Which runtime the black-box tests run against, chosen by `CHAT_TEST_MODE`.
+
+use std::path::PathBuf;
+
+/// The runtime behind a [`crate::TestApp`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The in-process test host (`tests/host`): always available; owns the statement counter and
+    /// the database-down switch. `CHAT_TEST_MODE` unset or `host`.
+    Host,
+    /// Real `spin up` on a local SQLite file, one process per app. `CHAT_TEST_MODE=spin`.
+    Spin,
+    /// The SpinKube topology: one `sqld` and three `spin up` processes on it, requests spread
+    /// round-robin. `CHAT_TEST_MODE=spinkube`.
+    SpinKube,
+}
+
+impl Mode {
+    /// The mode of this test process. An unknown value is a mistake in the test command, so it
+    /// stops the test rather than silently falling back to the host.
+    pub fn current() -> Mode {
+        match std::env::var("CHAT_TEST_MODE").as_deref() {
+            Err(_) | Ok("") | Ok("host") => Mode::Host,
+            Ok("spin") => Mode::Spin,
+            Ok("spinkube") => Mode::SpinKube,
+            Ok(other) => panic!("CHAT_TEST_MODE={other}: expected host, spin or spinkube"),
+        }
+    }
+
+    /// How many replicas serve an app by default in this mode.
+    pub fn default_replicas(self) -> usize {
+        match self {
+            Mode::Host | Mode::Spin => 1,
+            Mode::SpinKube => 3,
+        }
+    }
+}
+
+/// `spin`: `SPIN_BIN`, else `spin` on `PATH`.
+pub fn spin_binary() -> Option<PathBuf> {
+    binary("SPIN_BIN", "spin")
+}
+
+/// `sqld`: `SQLD_BIN`, else `sqld` on `PATH`.
+pub fn sqld_binary() -> Option<PathBuf> {
+    binary("SQLD_BIN", "sqld")
+}
+
+fn binary(variable: &str, name: &str) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(variable).filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join(name)).find(|path| path.is_file())
+}
