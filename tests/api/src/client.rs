@@ -17,11 +17,8 @@ pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
 }
 
 /// Sends `request` (its URI a path, `/api/rooms?x=1`) to `address` (`127.0.0.1:3000`).
-pub(crate) fn send(address: &str, mut request: http::Request<Bytes>) -> Result<http::Response<Bytes>, String> {
-    if !request.headers().contains_key(http::header::HOST) {
-        let host = http::HeaderValue::from_str(address).map_err(|e| e.to_string())?;
-        request.headers_mut().insert(http::header::HOST, host);
-    }
+/// Sends no `Host` header unless `request` has one.
+pub(crate) fn send(address: &str, request: http::Request<Bytes>) -> Result<http::Response<Bytes>, String> {
     let exchange = async {
         let stream = tokio::net::TcpStream::connect(address).await.map_err(|e| format!("connecting: {e}"))?;
         let (mut sender, connection) =
@@ -55,6 +52,6 @@ pub(crate) fn post_json(
 
 /// The status of `GET path`, or `None` when nothing answers.
 pub(crate) fn get_status(address: &str, path: &str) -> Option<u16> {
-    let request = http::Request::get(path).body(Bytes::new()).ok()?;
+    let request = http::Request::get(path).header(http::header::HOST, address).body(Bytes::new()).ok()?;
     send(address, request).ok().map(|response| response.status().as_u16())
 }

@@ -172,6 +172,7 @@ impl TestApp {
             method: method.to_owned(),
             path: path.to_owned(),
             headers: Vec::new(),
+            with_host: true,
             body: Bytes::new(),
         }
     }
@@ -199,36 +200,34 @@ impl TestApp {
         (result, self.host().sqlite().statement_count() - before)
     }
 
-    fn send(&self, request: RequestBuilder<'_>) -> TestResponse {
+    /// Sends `request`; `Err` when the runtime gave no answer at all.
+    fn send(&self, request: RequestBuilder<'_>) -> Result<TestResponse, String> {
         let index = request.replica.unwrap_or_else(|| self.next_replica.fetch_add(1, Ordering::Relaxed));
         let replica = &self.replicas[index % self.replicas.len()];
-        let mut builder = http::Request::builder().method(request.method.as_str());
+        let mut builder = http::Request::builder().method(request.method.as_str()).uri(request.path.as_str());
         for (name, value) in &request.headers {
-            builder = builder.header(name, value);
+            builder = builder.header(name, http::HeaderValue::from_bytes(value).expect("a header value without CR/LF"));
         }
-        match replica {
+        if request.with_host {
+            // As every HTTP/1.1 client does; a real client uses the server's address.
+            let address = match replica {
+                Replica::Host(_) => "127.0.0.1:3000",
+                Replica::Http(address) => address,
+            };
+            builder = builder.header(http::header::HOST, address);
+        }
+        let http_request = builder.body(request.body).expect("a valid request");
+        let response = match replica {
             Replica::Host(app) => {
-                let http_request = builder.uri(request.path.as_str()).body(request.body).expect("a valid request");
-                let response = client::runtime()
-                    .block_on(app.handle(http_request, "127.0.0.1:40000"))
-                    .expect("the host served the request");
-                TestResponse {
-                    status: response.status().as_u16(),
-                    headers: response.headers().clone(),
-                    body: response.into_body(),
-                }
+                client::runtime().block_on(app.handle(http_request, "127.0.0.1:40000")).map_err(|e| format!("{e:#}"))?
             }
-            Replica::Http(address) => {
-                let http_request = builder.uri(request.path.as_str()).body(request.body).expect("a valid request");
-                let response = client::send(address, http_request)
-                    .unwrap_or_else(|e| panic!("{} {}: {e}", request.method, request.path));
-                TestResponse {
-                    status: response.status().as_u16(),
-                    headers: response.headers().clone(),
-                    body: response.into_body(),
-                }
-            }
-        }
+            Replica::Http(address) => client::send(address, http_request)?,
+        };
+        Ok(TestResponse {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.into_body(),
+        })
     }
 }
 
@@ -262,7 +261,8 @@ pub struct RequestBuilder<'a> {
     replica: Option<usize>,
     method: String,
     path: String,
-    headers: Vec<(String, String)>,
+    headers: Vec<(String, Vec<u8>)>,
+    with_host: bool,
     body: Bytes,
 }
 
@@ -273,8 +273,19 @@ impl RequestBuilder<'_> {
         self
     }
 
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_owned(), value.to_owned()));
+    pub fn header(self, name: &str, value: &str) -> Self {
+        self.raw_header(name, value.as_bytes())
+    }
+
+    /// A header value as bytes, which need not be UTF-8.
+    pub fn raw_header(mut self, name: &str, value: &[u8]) -> Self {
+        self.headers.push((name.to_owned(), value.to_vec()));
+        self
+    }
+
+    /// Sends no `Host` header (a client should always send one).
+    pub fn without_host(mut self) -> Self {
+        self.with_host = false;
         self
     }
 
@@ -292,7 +303,15 @@ impl RequestBuilder<'_> {
         self.header("content-type", content_type)
     }
 
+    /// Sends the request; panics when no answer came.
+    #[track_caller]
     pub fn send(self) -> TestResponse {
+        let what = format!("{} {}", self.method, self.path);
+        self.app.send(self).unwrap_or_else(|e| panic!("{what}: no answer: {e}"))
+    }
+
+    /// Sends the request; `Err` says why no answer came (Spin closed the connection, say).
+    pub fn try_send(self) -> Result<TestResponse, String> {
         self.app.send(self)
     }
 }

@@ -42,6 +42,28 @@ mod bindings {
     });
 }
 
+/// Spin's HTTP trigger closes the connection without an answer (observed with Spin 3.6.3 for a
+/// request without a `Host`, or with an empty or malformed one).
+#[derive(Debug, thiserror::Error)]
+#[error("Spin gives no answer: {0}")]
+pub struct NoAnswer(pub &'static str);
+
+/// The bare status Spin's HTTP trigger answers itself, before routing, and what it logs
+/// (observed with Spin 3.6.3): 400 for a request target holding raw non-ASCII bytes (which
+/// must be percent-encoded), 500 for a header value that is not UTF-8.
+pub fn spin_refusal(parts: &http::request::Parts) -> Option<(u16, Option<String>)> {
+    let target = parts.uri.path_and_query().map_or("", |p| p.as_str());
+    if !target.is_ascii() {
+        return Some((400, None));
+    }
+    for value in parts.headers.values() {
+        if let Err(error) = std::str::from_utf8(value.as_bytes()) {
+            return Some((500, Some(error.to_string())));
+        }
+    }
+    None
+}
+
 /// What one component may use: its resolved variables and its database labels.
 #[derive(Debug)]
 pub struct ComponentContext {
@@ -243,14 +265,24 @@ impl App {
 
     /// Serves one request as Spin would: route, add Spin's headers, run a fresh instance.
     /// `request`'s URI may be a path (`/api/rooms?x=1`) or absolute.
+    /// A request Spin's HTTP trigger gives no answer to is an [`Error`] that downcasts to
+    /// [`NoAnswer`]; one it refuses itself gets its bare status (see [`spin_refusal`]).
     pub async fn handle(&self, request: http::Request<Bytes>, client_addr: &str) -> Result<http::Response<Bytes>> {
         let (mut parts, body) = request.into_parts();
         let host = parts
             .uri
             .authority()
             .map(|a| a.to_string())
-            .or_else(|| parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
-            .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+            .or_else(|| parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned));
+        let Some(host) = host.filter(|h| h.parse::<http::uri::Authority>().is_ok()) else {
+            return Err(NoAnswer("the request has no valid Host").into());
+        };
+        if let Some((status, message)) = spin_refusal(&parts) {
+            if let Some(message) = message {
+                self.log("spin", &format!("Error processing request: {message}\n"));
+            }
+            return Ok(http::Response::builder().status(status).body(Bytes::new())?);
+        }
         let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
         let full_url = format!("http://{host}{path_and_query}");
         parts.uri = full_url.parse().with_context(|| format!("invalid request URI {full_url}"))?;

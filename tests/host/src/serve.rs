@@ -1,6 +1,5 @@
 //! Serving an [`App`] over HTTP/1.1 on a TCP listener (the `serve` mode), as `spin up` would.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
@@ -19,7 +18,7 @@ pub async fn serve(app: App, listener: tokio::net::TcpListener) -> std::io::Resu
         tokio::spawn(async move {
             let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                 let app = app.clone();
-                async move { Ok::<_, Infallible>(serve_one(&app, request, client).await) }
+                async move { serve_one(&app, request, client).await }
             });
             if let Err(error) =
                 http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service).await
@@ -30,23 +29,28 @@ pub async fn serve(app: App, listener: tokio::net::TcpListener) -> std::io::Resu
     }
 }
 
+/// Answers one request; an `Err` closes the connection without an answer, as Spin does for
+/// requests it gives none to ([`crate::NoAnswer`]).
 async fn serve_one(
     app: &App,
     request: hyper::Request<hyper::body::Incoming>,
     client: SocketAddr,
-) -> hyper::Response<Full<Bytes>> {
+) -> Result<hyper::Response<Full<Bytes>>, crate::NoAnswer> {
     let (parts, body) = request.into_parts();
     let response = match body.collect().await {
         Ok(body) => app.handle(hyper::Request::from_parts(parts, body.to_bytes()), &client.to_string()).await,
         Err(error) => Err(error.into()),
     };
     match response {
-        Ok(response) => response.map(Full::new),
-        Err(error) => {
-            eprintln!("host error: {error:#}");
-            let mut response = hyper::Response::new(Full::new(Bytes::new()));
-            *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
-            response
-        }
+        Ok(response) => Ok(response.map(Full::new)),
+        Err(error) => match error.downcast::<crate::NoAnswer>() {
+            Ok(no_answer) => Err(no_answer),
+            Err(error) => {
+                eprintln!("host error: {error:#}");
+                let mut response = hyper::Response::new(Full::new(Bytes::new()));
+                *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+                Ok(response)
+            }
+        },
     }
 }

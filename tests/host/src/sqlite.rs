@@ -4,8 +4,8 @@
 //! connection with `busy_timeout` 5000 ms and the default (delete) journal mode; a connection
 //! dropped inside a transaction rolls it back.
 //!
-//! One difference on purpose: a string holding two statements is an error here, where Spin
-//! silently runs only the first, so such a bug fails the tests instead of losing a statement.
+//! A string holding two statements runs only the first, silently, as under Spin; the host
+//! records each such call so a test can assert the app never loses a statement that way.
 //!
 //! For tests it counts statements, records calls of the host's `changes` / `last-insert-rowid`
 //! (always 0 on libSQL, so the app must never rely on them), and can play an unreachable store.
@@ -31,6 +31,7 @@ pub struct SqliteStore {
     available: AtomicBool,
     statements: AtomicU64,
     host_row_calls: AtomicU64,
+    ignored_tails: AtomicU64,
 }
 
 impl SqliteStore {
@@ -40,6 +41,7 @@ impl SqliteStore {
             available: AtomicBool::new(true),
             statements: AtomicU64::new(0),
             host_row_calls: AtomicU64::new(0),
+            ignored_tails: AtomicU64::new(0),
         }
     }
 
@@ -61,6 +63,11 @@ impl SqliteStore {
     /// Calls of the host's `changes` or `last-insert-rowid` so far.
     pub fn host_row_call_count(&self) -> u64 {
         self.host_row_calls.load(Ordering::SeqCst)
+    }
+
+    /// `execute` calls whose string held more statements after the first (which were not run).
+    pub fn ignored_tail_count(&self) -> u64 {
+        self.ignored_tails.load(Ordering::SeqCst)
     }
 
     fn check_available(&self) -> Result<(), Error> {
@@ -90,9 +97,18 @@ fn io_error(error: rusqlite::Error) -> Error {
     }
 }
 
-fn run_statement(connection: &rusqlite::Connection, sql: &str, parameters: Vec<Value>) -> Result<QueryResult, Error> {
+/// Runs the first statement of `sql`; answers whether more followed it (and were ignored).
+fn run_statement(
+    connection: &rusqlite::Connection,
+    sql: &str,
+    parameters: Vec<Value>,
+) -> Result<(QueryResult, bool), Error> {
+    use rusqlite::fallible_iterator::FallibleIterator as _;
     use rusqlite::types::{Value as SqlValue, ValueRef};
-    let mut statement = connection.prepare(sql).map_err(io_error)?;
+    let mut batch = rusqlite::Batch::new(connection, sql);
+    let mut statement =
+        batch.next().map_err(io_error)?.ok_or_else(|| Error::Io("no statement in the string".to_owned()))?;
+    let ignored_tail = !matches!(batch.next(), Ok(None));
     let columns: Vec<String> = statement.column_names().map(str::to_owned).collect();
     let parameters = parameters.into_iter().map(|value| match value {
         Value::Integer(n) => SqlValue::Integer(n),
@@ -116,7 +132,7 @@ fn run_statement(connection: &rusqlite::Connection, sql: &str, parameters: Vec<V
         }
         result.push(RowResult { values });
     }
-    Ok(QueryResult { columns, rows: result })
+    Ok((QueryResult { columns, rows: result }, ignored_tail))
 }
 
 impl wit::Host for State {}
@@ -145,12 +161,16 @@ impl wit::HostConnection for State {
         self.sqlite.statements.fetch_add(1, Ordering::SeqCst);
         self.sqlite.check_available()?;
         let inner = self.table.get(&connection).map_err(|_| Error::InvalidConnection)?.inner.clone();
-        tokio::task::spawn_blocking(move || {
+        let (result, ignored_tail) = tokio::task::spawn_blocking(move || {
             let connection = inner.lock().map_err(|_| Error::InvalidConnection)?;
             run_statement(&connection, &statement, parameters)
         })
         .await
-        .map_err(|e| Error::Io(e.to_string()))?
+        .map_err(|e| Error::Io(e.to_string()))??;
+        if ignored_tail {
+            self.sqlite.ignored_tails.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(result)
     }
 
     async fn last_insert_rowid(&mut self, connection: Resource<Connection>) -> i64 {
@@ -227,13 +247,36 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn two_statements_in_one_execute_are_refused_and_unavailability_is_played() {
+    async fn two_statements_in_one_execute_run_only_the_first_and_are_recorded() {
         let (_dir, store) = store();
         let mut state = state(&["default"], store.clone());
         let connection = state.open("default".into()).await.unwrap();
         let again = Resource::new_borrow(connection.rep());
-        let result = state.execute(connection, "SELECT 1; SELECT 2".into(), vec![]).await;
-        assert!(matches!(result, Err(Error::Io(_))));
+        state
+            .execute(connection, "CREATE TABLE t (x INTEGER); CREATE TABLE u (y INTEGER)".into(), vec![])
+            .await
+            .unwrap();
+        let tables =
+            state.execute(again, "SELECT name FROM sqlite_master WHERE type = 'table'".into(), vec![]).await.unwrap();
+        assert!(matches!(&tables.rows[..], [row] if matches!(&row.values[0], Value::Text(t) if t == "t")));
+        assert_eq!(store.ignored_tail_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn one_statement_with_a_trailing_semicolon_is_not_recorded() {
+        let (_dir, store) = store();
+        let mut state = state(&["default"], store.clone());
+        let connection = state.open("default".into()).await.unwrap();
+        state.execute(connection, "SELECT 1;  ".into(), vec![]).await.unwrap();
+        assert_eq!(store.ignored_tail_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_fails_open_and_execute_as_libsql_does() {
+        let (_dir, store) = store();
+        let mut state = state(&["default"], store.clone());
+        let connection = state.open("default".into()).await.unwrap();
+        let again = Resource::new_borrow(connection.rep());
         store.set_available(false);
         assert!(
             matches!(state.execute(again, "SELECT 1".into(), vec![]).await, Err(Error::Io(m)) if m.contains("Connection refused"))
