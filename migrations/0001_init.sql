@@ -8,10 +8,11 @@
 CREATE TABLE rooms (
     id          TEXT PRIMARY KEY NOT NULL,
     name        TEXT NOT NULL,
-    -- NFC-normalized, Unicode-lowercased name: live rooms' names are unique ignoring case.
+    -- The name NFC-normalized and fully case-folded (text::fold_case): live rooms' names are
+    -- unique ignoring case.
     name_key    TEXT NOT NULL,
     description TEXT,
-    -- Unicode-lowercased description: search matches name_key or description_key.
+    -- The description in the same folded form: search matches name_key or description_key.
     description_key TEXT,
     is_private  INTEGER NOT NULL DEFAULT 0 CHECK (is_private IN (0, 1)),
     created_by  TEXT NOT NULL,

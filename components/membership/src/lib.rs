@@ -1,12 +1,13 @@
 //! Membership: join, leave, the member list, moderation (roles, removal) and invitations.
-//! Each handler parses, authorizes and calls `RoomUserRepository` / `InvitationRepository`.
+//! Each handler parses, calls `RoomUserRepository` / `InvitationRepository` and answers.
 
+use chat::access::{require_admin, require_member_list_reader};
 use chat::http::{delete, get, post, put, ApiRequest, Routes};
-use chat::membership::{require_admin, require_member, require_visible, InvitationBody, RoleBody};
+use chat::membership::{InvitationBody, RoleBody};
 use chat::pagination::PageRequest;
 use chat::repositories::invitations::{InvitationRepository, InviteOutcome};
 use chat::repositories::memberships::{JoinOutcome, RoomUserRepository};
-use chat::{ApiError, Reply};
+use chat::{ApiError, Refusal, Reply};
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
 
@@ -28,14 +29,14 @@ fn join(api: &ApiRequest) -> Result<Reply, ApiError> {
     match RoomUserRepository::new(api.db).join(room, api.caller)? {
         Some(JoinOutcome::Joined(membership)) => Ok(Reply::with_status(201, membership)),
         Some(JoinOutcome::AlreadyMember(membership)) => Ok(Reply::ok(membership)),
-        None => Err(ApiError::NotFound),
+        None => Err(Refusal::NotFound.into()),
     }
 }
 
 /// Leave takes no body. Not a member → 409 `NOT_MEMBER` (404 where the room is invisible).
 fn leave(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
-    RoomUserRepository::new(api.db).leave(room, api.caller.user_id)?;
+    RoomUserRepository::new(api.db).leave(room, api.caller.user_id)??;
     Ok(Reply::no_content())
 }
 
@@ -43,10 +44,7 @@ fn list_members(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let page = PageRequest::from_query(&api.query())?;
     let members = RoomUserRepository::new(api.db);
-    let access = require_visible(members.access(room, api.caller.user_id)?)?;
-    if access.is_private {
-        require_member(Some(access))?;
-    }
+    require_member_list_reader(members.access(room, api.caller.user_id)?)?;
     let (list, total) = members.members(room, page)?;
     Ok(Reply::list(list, page.pagination(total)))
 }
@@ -55,14 +53,14 @@ fn change_role(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let target = api.user_id()?;
     let body: RoleBody = api.json()?;
-    let membership = RoomUserRepository::new(api.db).set_role(room, target, api.caller.user_id, body.role)?;
+    let membership = RoomUserRepository::new(api.db).set_role(room, target, api.caller.user_id, body.role)??;
     Ok(Reply::ok(membership))
 }
 
 fn remove_member(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let target = api.user_id()?;
-    RoomUserRepository::new(api.db).remove(room, target, api.caller.user_id)?;
+    RoomUserRepository::new(api.db).remove(room, target, api.caller.user_id)??;
     Ok(Reply::no_content())
 }
 
@@ -70,7 +68,7 @@ fn invite(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let body: InvitationBody = api.json()?;
     let invitee = body.user_id()?;
-    match InvitationRepository::new(api.db).invite(room, invitee, api.caller.user_id)? {
+    match InvitationRepository::new(api.db).invite(room, invitee, api.caller.user_id)?? {
         InviteOutcome::Invited(invitation) => Ok(Reply::with_status(201, invitation)),
         InviteOutcome::AlreadyInvited(invitation) => Ok(Reply::ok(invitation)),
     }
@@ -87,6 +85,6 @@ fn list_invitations(api: &ApiRequest) -> Result<Reply, ApiError> {
 fn revoke_invitation(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let invitee = api.user_id()?;
-    InvitationRepository::new(api.db).revoke(room, invitee, api.caller.user_id)?;
+    InvitationRepository::new(api.db).revoke(room, invitee, api.caller.user_id)??;
     Ok(Reply::no_content())
 }

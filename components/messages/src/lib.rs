@@ -1,14 +1,14 @@
 //! Messages: cursor-paged history (with auto-read and ETags), send (with idempotency), get one,
-//! soft delete. Each handler parses, authorizes and calls `MessageRepository`.
+//! soft delete. Each handler parses, calls `MessageRepository` and answers.
 
+use chat::access::require_member;
 use chat::cursor::CursorCodec;
 use chat::http::{delete, get, post, ApiRequest, Routes};
-use chat::membership::{require_member, require_visible};
 use chat::messages::{parse_idempotency_key, MessagePageRequest, NewMessage, PageStart};
 use chat::repositories::memberships::RoomUserRepository;
 use chat::repositories::messages::{MessageRepository, SendOutcome};
 use chat::response::CursorPagination;
-use chat::{ApiError, Reply};
+use chat::{ApiError, Refusal, Reply};
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
 
@@ -48,22 +48,12 @@ fn send_message(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let message = NewMessage::parse(api.json()?)?;
     let idempotency_key = parse_idempotency_key(api.request.header("idempotency-key").map(|v| v.as_bytes()))?;
-    let members = RoomUserRepository::new(api.db);
-    if idempotency_key.is_some() {
-        // Only members may replay a key, so a former member learns nothing from one.
-        require_member(members.access(room, api.caller.user_id)?)?;
-    }
-    match MessageRepository::new(api.db).create(room, api.caller, &message, idempotency_key.as_deref())? {
+    match MessageRepository::new(api.db).create(room, api.caller, &message, idempotency_key.as_deref())?? {
         SendOutcome::Created(created) => {
             let location = format!("/api/rooms/{room}/messages/{}", created.id);
             Ok(Reply::created(created, location))
         }
         SendOutcome::Replayed(original) => Ok(Reply::ok(original)),
-        SendOutcome::NotAllowed => {
-            require_member(members.access(room, api.caller.user_id)?)?;
-            // A member whose insert matched nothing lost a race with a delete or a removal.
-            Err(ApiError::NotFound)
-        }
     }
 }
 
@@ -71,18 +61,13 @@ fn get_message(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let id = api.message_id()?;
     require_member(RoomUserRepository::new(api.db).access(room, api.caller.user_id)?)?;
-    let message = MessageRepository::new(api.db).find(room, id)?.ok_or(ApiError::NotFound)?;
+    let message = MessageRepository::new(api.db).find(room, id)?.ok_or(Refusal::NotFound)?;
     Ok(Reply::ok(message))
 }
 
 fn delete_message(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let id = api.message_id()?;
-    let messages = MessageRepository::new(api.db);
-    if messages.soft_delete(room, id, api.caller.user_id)? {
-        return Ok(Reply::no_content());
-    }
-    require_visible(RoomUserRepository::new(api.db).access(room, api.caller.user_id)?)?;
-    messages.find(room, id)?.ok_or(ApiError::NotFound)?;
-    Err(ApiError::Forbidden)
+    MessageRepository::new(api.db).soft_delete(room, id, api.caller.user_id)??;
+    Ok(Reply::no_content())
 }

@@ -37,6 +37,12 @@ macro_rules! id_type {
             }
         }
 
+        impl<'a> crate::db::Column<'a> for $name {
+            fn from_value(value: &'a crate::db::SqlValue) -> Result<Self, &'static str> {
+                <Uuid as crate::db::Column>::from_value(value).map($name)
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 self.0.hyphenated().fmt(f)

@@ -4,6 +4,7 @@
 //! Components stay thin: they declare routes ([`http::Routes`]) and call into this crate.
 //! Nothing in this crate may panic on client input.
 
+pub mod access;
 pub mod auth;
 pub mod cursor;
 pub mod db;
@@ -20,5 +21,6 @@ pub mod response;
 pub mod rooms;
 pub mod text;
 
-pub use error::{ApiError, Conflict, FieldError};
+pub use access::Refusal;
+pub use error::{ApiError, FieldError};
 pub use response::Reply;

@@ -46,6 +46,12 @@ impl MessageKind {
     }
 }
 
+impl<'a> crate::db::Column<'a> for MessageKind {
+    fn from_value(value: &'a crate::db::SqlValue) -> Result<Self, &'static str> {
+        <&str as crate::db::Column>::from_value(value).and_then(|text| MessageKind::parse(text).ok_or("a message type"))
+    }
+}
+
 /// `{url, name, mimeType, size}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -88,17 +94,30 @@ pub struct SendMessageBody {
     attachment: Option<Attachment>,
 }
 
-/// A validated message to send: defaults applied, text trimmed.
+/// A validated message to send: defaults applied, text trimmed. Only [`NewMessage::parse`]
+/// builds one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewMessage {
     #[serde(rename = "type")]
-    pub kind: MessageKind,
-    pub content: Option<String>,
-    pub attachment: Option<Attachment>,
+    kind: MessageKind,
+    content: Option<String>,
+    attachment: Option<Attachment>,
 }
 
 impl NewMessage {
+    pub fn kind(&self) -> MessageKind {
+        self.kind
+    }
+
+    pub fn content(&self) -> Option<&str> {
+        self.content.as_deref()
+    }
+
+    pub fn attachment(&self) -> Option<&Attachment> {
+        self.attachment.as_ref()
+    }
+
     pub fn parse(body: SendMessageBody) -> Result<NewMessage, ApiError> {
         let kind = body.kind.unwrap_or_default();
         let mut errors = Vec::new();

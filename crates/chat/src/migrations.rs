@@ -39,7 +39,7 @@ const INSERT_VERSION: &str = "INSERT INTO schema_migrations (version, name) VALU
 /// The store's schema version; 0 for a store never migrated.
 pub fn current_version(db: &dyn Database) -> Result<i64, DbError> {
     match db.execute(SELECT_VERSION, &[]) {
-        Ok(rows) => rows.first().map_or(Ok(0), |row| row.integer(0)),
+        Ok(rows) => rows.first().map_or(Ok(0), |row| row.get("version")),
         Err(DbError::SchemaOutdated(_)) => Ok(0),
         Err(error) => Err(error),
     }
@@ -146,7 +146,7 @@ mod tests {
         assert_eq!(ensure_current(&db).unwrap(), latest_version());
         assert_eq!(ensure_current(&db).unwrap(), latest_version());
         let rows = db.execute("SELECT count(*) AS n FROM schema_migrations", &[]).unwrap();
-        assert_eq!(rows.first().unwrap().integer(0).unwrap(), MIGRATIONS.len() as i64);
+        assert_eq!(rows.first().unwrap().get::<i64>("n").unwrap(), MIGRATIONS.len() as i64);
         for table in ["rooms", "memberships", "invitations", "messages", "idempotency_keys"] {
             db.execute(&format!("SELECT count(*) AS n FROM {table}"), &[]).unwrap();
         }
@@ -158,10 +158,10 @@ mod tests {
         ensure_current(&db).unwrap();
         let tables = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'", &[]).unwrap();
         for table in tables.iter() {
-            let table = table.text(0).unwrap();
+            let table: &str = table.get("name").unwrap();
             let keys = db.execute(&format!("SELECT \"from\" FROM pragma_foreign_key_list('{table}')"), &[]).unwrap();
             for key in keys.iter() {
-                let column = key.text(0).unwrap();
+                let column: &str = key.get("from").unwrap();
                 let leading = db
                     .execute(
                         "SELECT count(*) AS n FROM pragma_index_list(?1) AS l \
@@ -169,7 +169,7 @@ mod tests {
                         &[table.into(), column.into()],
                     )
                     .unwrap();
-                assert!(leading.first().unwrap().integer(0).unwrap() > 0, "{table}.{column} has no index");
+                assert!(leading.first().unwrap().get::<i64>("n").unwrap() > 0, "{table}.{column} has no index");
             }
         }
     }

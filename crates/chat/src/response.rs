@@ -6,7 +6,6 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use spin_sdk::http::Response;
 
-use crate::db::DbError;
 use crate::error::ApiError;
 
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
@@ -127,7 +126,7 @@ pub fn error_response(error: &ApiError, request_id: &str) -> Response {
         ApiError::MethodNotAllowed { allow } => {
             builder.header("allow", allow.as_str());
         }
-        ApiError::NotReady(_) | ApiError::Database(DbError::Unavailable(_)) => {
+        ApiError::NotReady(_) | ApiError::Unavailable(_) => {
             builder.header("retry-after", RETRY_AFTER_SECONDS);
         }
         _ => {}
@@ -138,7 +137,8 @@ pub fn error_response(error: &ApiError, request_id: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{Conflict, FieldError};
+    use crate::access::Refusal;
+    use crate::error::FieldError;
 
     fn body_of(response: &Response) -> Value {
         serde_json::from_slice(response.body()).unwrap()
@@ -181,10 +181,10 @@ mod tests {
         assert_eq!(header(&unauthorized, "www-authenticate"), Some("Bearer"));
         let not_allowed = error_response(&ApiError::MethodNotAllowed { allow: "GET, POST".into() }, "r");
         assert_eq!(header(&not_allowed, "allow"), Some("GET, POST"));
-        let unavailable = error_response(&ApiError::Database(DbError::Unavailable("refused".into())), "r");
+        let unavailable = error_response(&ApiError::Unavailable("refused".into()), "r");
         assert_eq!(*unavailable.status(), 503);
         assert_eq!(header(&unavailable, "retry-after"), Some(RETRY_AFTER_SECONDS));
-        let conflict = error_response(&ApiError::Conflict(Conflict::LastAdmin), "r");
+        let conflict = error_response(&ApiError::Refused(Refusal::LastAdmin), "r");
         assert_eq!((*conflict.status(), body_of(&conflict)["code"].clone()), (409, json!("LAST_ADMIN")));
     }
 

@@ -4,6 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::{ApiError, FieldError};
 use crate::ids::{RoomId, UserId};
+use crate::request::Query;
 use crate::text;
 
 pub const NAME_MIN_CHARS: usize = 3;
@@ -36,6 +37,12 @@ impl Role {
     }
 }
 
+impl<'a> crate::db::Column<'a> for Role {
+    fn from_value(value: &'a crate::db::SqlValue) -> Result<Self, &'static str> {
+        <&str as crate::db::Column>::from_value(value).and_then(|text| Role::parse(text).ok_or("admin or member"))
+    }
+}
+
 /// A room as one caller sees it: `isMember`, `role` and `unreadCount` are the caller's.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -58,23 +65,8 @@ pub struct RoomView {
 }
 
 impl RoomView {
-    /// Public rooms are visible to everyone; private ones to members and invitees only.
     pub fn is_visible(&self) -> bool {
-        !self.is_private || self.is_member || self.invited
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.role == Some(Role::Admin)
-    }
-}
-
-/// Answers 404 for a room the caller may not see, 403 unless the caller is its admin.
-pub fn require_admin(room: Option<&RoomView>) -> Result<&RoomView, ApiError> {
-    let room = room.filter(|r| r.is_visible()).ok_or(ApiError::NotFound)?;
-    if room.is_admin() {
-        Ok(room)
-    } else {
-        Err(ApiError::Forbidden)
+        crate::access::is_visible(self.is_private, self.is_member, self.invited)
     }
 }
 
@@ -92,12 +84,24 @@ pub struct CreateRoomBody {
 /// A room about to be created; only [`NewRoom::parse`] builds one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRoom {
-    pub name: String,
-    pub description: Option<String>,
-    pub is_private: bool,
+    name: String,
+    description: Option<String>,
+    is_private: bool,
 }
 
 impl NewRoom {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    pub fn is_private(&self) -> bool {
+        self.is_private
+    }
+
     pub fn parse(body: CreateRoomBody) -> Result<NewRoom, ApiError> {
         let name = text::bounded("name", &body.name, NAME_MIN_CHARS, NAME_MAX_CHARS);
         let description = text::optional_bounded("description", body.description.as_deref(), DESCRIPTION_MAX_CHARS);
@@ -129,16 +133,28 @@ fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(deserializer: D) -> R
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-/// A validated partial update with at least one field.
+/// A validated partial update with at least one field; only [`RoomChanges::parse`] builds one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomChanges {
-    pub name: Option<String>,
-    /// `Some(None)` clears the description.
-    pub description: Option<Option<String>>,
-    pub is_private: Option<bool>,
+    name: Option<String>,
+    description: Option<Option<String>>,
+    is_private: Option<bool>,
 }
 
 impl RoomChanges {
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// `Some(None)` clears the description; `None` keeps it.
+    pub fn description(&self) -> Option<Option<&str>> {
+        self.description.as_ref().map(Option::as_deref)
+    }
+
+    pub fn is_private(&self) -> Option<bool> {
+        self.is_private
+    }
+
     pub fn parse(body: UpdateRoomBody) -> Result<RoomChanges, ApiError> {
         if body.name.is_none() && body.description.is_none() && body.is_private.is_none() {
             return Err(ApiError::invalid("body", "give at least one of name, description, isPrivate"));
@@ -176,21 +192,40 @@ impl RoomChanges {
     }
 }
 
-/// Which rooms a listing shows, for whom.
+/// Which rooms a listing shows, for whom; only [`RoomFilter::parse`] builds one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomFilter {
-    pub caller: UserId,
-    /// Case-folded search text; matches name or description as a literal substring.
-    pub search: Option<String>,
-    pub joined_only: bool,
-    pub invited_only: bool,
+    caller: UserId,
+    search: Option<String>,
+    joined_only: bool,
+    invited_only: bool,
 }
 
-/// Validates the `search` query parameter: at most 100 characters; empty means no search.
-pub fn parse_search(search: Option<&str>) -> Result<Option<String>, ApiError> {
-    text::optional_bounded("search", search, SEARCH_MAX_CHARS)
-        .map(|s| s.map(|s| text::fold_case(&s)))
-        .map_err(|e| ApiError::Validation(vec![e]))
+impl RoomFilter {
+    /// Reads `search` (at most 100 characters; empty means none), `joined` and `invited`.
+    pub fn parse(query: &Query, caller: UserId) -> Result<RoomFilter, ApiError> {
+        let search = text::optional_bounded("search", query.get("search")?, SEARCH_MAX_CHARS)
+            .map(|s| s.map(|s| text::fold_case(&s)))
+            .map_err(|e| ApiError::Validation(vec![e]))?;
+        Ok(RoomFilter { caller, search, joined_only: query.flag("joined")?, invited_only: query.flag("invited")? })
+    }
+
+    pub fn caller(&self) -> UserId {
+        self.caller
+    }
+
+    /// Case-folded search text; matches name or description as a literal substring.
+    pub fn search(&self) -> Option<&str> {
+        self.search.as_deref()
+    }
+
+    pub fn joined_only(&self) -> bool {
+        self.joined_only
+    }
+
+    pub fn invited_only(&self) -> bool {
+        self.invited_only
+    }
 }
 
 #[cfg(test)]
@@ -216,7 +251,7 @@ mod tests {
     #[test]
     fn new_room_defaults_and_trimming() {
         let room = create(json!({"name": "  General  ", "description": "   "})).unwrap();
-        assert_eq!(room, NewRoom { name: "General".into(), description: None, is_private: false });
+        assert_eq!((room.name(), room.description(), room.is_private()), ("General", None, false));
     }
 
     #[test]
@@ -227,17 +262,29 @@ mod tests {
 
     #[test]
     fn update_tells_null_from_absent() {
-        assert_eq!(update(json!({"description": null})).unwrap().description, Some(None));
-        assert_eq!(update(json!({"isPrivate": true})).unwrap().description, None);
+        assert_eq!(update(json!({"description": null})).unwrap().description(), Some(None));
+        assert_eq!(update(json!({"isPrivate": true})).unwrap().description(), None);
         assert_eq!(fields(update(json!({})).unwrap_err()), vec!["body"]);
         assert_eq!(fields(update(json!({"name": null})).unwrap_err()), vec!["name"]);
         assert_eq!(fields(update(json!({"isPrivate": null})).unwrap_err()), vec!["isPrivate"]);
     }
 
+    fn filter(query: &str) -> Result<RoomFilter, ApiError> {
+        RoomFilter::parse(&Query::parse(query), UserId::new_random())
+    }
+
     #[test]
-    fn search_is_bounded_and_case_folded() {
-        assert_eq!(parse_search(Some("  ÉTÉ ")).unwrap(), Some("été".into()));
-        assert_eq!(parse_search(Some("")).unwrap(), None);
-        assert!(parse_search(Some(&"a".repeat(101))).is_err());
+    fn search_is_case_folded_and_trimmed() {
+        assert_eq!(filter("search=%20%20%C3%89T%C3%89%20").unwrap().search(), Some("été"));
+    }
+
+    #[test]
+    fn an_empty_search_is_no_search() {
+        assert_eq!(filter("search=").unwrap().search(), None);
+    }
+
+    #[test]
+    fn search_is_at_most_100_characters() {
+        assert!(filter(&format!("search={}", "a".repeat(101))).is_err());
     }
 }

@@ -352,7 +352,7 @@ impl TestResponse {
 
 /// Creates a room through the API and returns it (`data`).
 #[track_caller]
-pub fn create_room(app: &TestApp, owner: &User, body: Value) -> Value {
+pub fn create_room_ok(app: &TestApp, owner: &User, body: Value) -> Value {
     let response = app.post("/api/rooms").as_user(owner).json(body).send();
     assert_eq!(response.status, 201, "{}", String::from_utf8_lossy(&response.body));
     response.json()["data"].clone()
@@ -365,7 +365,7 @@ pub fn id_of(room: &Value) -> String {
 
 /// Joins `user` to `room_id`, asserting success (201 or 200).
 #[track_caller]
-pub fn join(app: &TestApp, user: &User, room_id: &str) -> Value {
+pub fn join_ok(app: &TestApp, user: &User, room_id: &str) -> Value {
     let response = app.post(&format!("/api/rooms/{room_id}/join")).as_user(user).send();
     assert!(matches!(response.status, 200 | 201), "{}", String::from_utf8_lossy(&response.body));
     response.json()["data"].clone()
@@ -373,7 +373,7 @@ pub fn join(app: &TestApp, user: &User, room_id: &str) -> Value {
 
 /// `admin` invites `user` to `room_id`, asserting success.
 #[track_caller]
-pub fn invite(app: &TestApp, admin: &User, room_id: &str, user: &User) -> Value {
+pub fn invite_ok(app: &TestApp, admin: &User, room_id: &str, user: &User) -> Value {
     let response =
         app.post(&format!("/api/rooms/{room_id}/invitations")).as_user(admin).json(json!({"userId": user.id})).send();
     assert!(matches!(response.status, 200 | 201), "{}", String::from_utf8_lossy(&response.body));
@@ -409,7 +409,7 @@ pub fn seed_messages(app: &TestApp, room_id: &str, author: &User, count: usize, 
 
 /// Sends a text message through the API, asserting 201.
 #[track_caller]
-pub fn send_text(app: &TestApp, user: &User, room_id: &str, content: &str) -> Value {
+pub fn send_text_ok(app: &TestApp, user: &User, room_id: &str, content: &str) -> Value {
     let response =
         app.post(&format!("/api/rooms/{room_id}/messages")).as_user(user).json(json!({"content": content})).send();
     assert_eq!(response.status, 201, "{}", String::from_utf8_lossy(&response.body));
@@ -446,7 +446,7 @@ pub fn assert_status(
 
 /// `GET /api/rooms/:id` as `user`, asserting 200; returns the room (`data`).
 #[track_caller]
-pub fn room_view(app: &TestApp, user: &User, room_id: &str) -> Value {
+pub fn room_view_ok(app: &TestApp, user: &User, room_id: &str) -> Value {
     let response = app.get(&format!("/api/rooms/{room_id}")).as_user(user).send();
     assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
     response.json()["data"].clone()

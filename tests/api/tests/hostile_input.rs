@@ -1,15 +1,15 @@
 //! Bad input always gets a clear 4xx in the error envelope: never a 500, a panic (a bare 500
 //! from the runtime) or a stored side effect.
 
-use api_tests::{create_room, id_of, send_text, TestApp, User};
+use api_tests::{create_room_ok, id_of, send_text_ok, TestApp, User};
 use serde_json::json;
 
 #[test]
 fn hostile_requests_get_4xx_envelopes_on_every_route() {
     let app = TestApp::spawn();
     let ada = User::new("Ada");
-    let room = id_of(&create_room(&app, &ada, json!({"name": "Target"})));
-    let message = send_text(&app, &ada, &room, "x")["id"].as_str().unwrap().to_owned();
+    let room = id_of(&create_room_ok(&app, &ada, json!({"name": "Target"})));
+    let message = send_text_ok(&app, &ada, &room, "x")["id"].as_str().unwrap().to_owned();
     let routes = [
         ("GET", "/api/rooms".to_owned()),
         ("POST", "/api/rooms".to_owned()),

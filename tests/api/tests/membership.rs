@@ -1,6 +1,6 @@
-//! Membership: join, leave, members, invitations and moderation.
+//! Membership: join_ok, leave, members, invitations and moderation.
 
-use api_tests::{assert_status, create_room, id_of, invite, join, TestApp, User};
+use api_tests::{assert_status, create_room_ok, id_of, invite_ok, join_ok, TestApp, User};
 use serde_json::{json, Value};
 
 fn room_path(room: &Value, rest: &str) -> String {
@@ -16,7 +16,7 @@ fn joining_a_public_room_creates_a_membership_once() {
     let app = TestApp::spawn();
     let admin = User::new("Admin");
     let bob = User::new("Bob");
-    let room = create_room(&app, &admin, json!({"name": "Lobby"}));
+    let room = create_room_ok(&app, &admin, json!({"name": "Lobby"}));
     let first = app.post(&room_path(&room, "/join")).as_user(&bob).raw_body("text/plain", "ignored").send();
     assert_eq!(first.status, 201);
     let membership = first.json()["data"].clone();
@@ -40,8 +40,8 @@ fn a_token_without_a_name_joins_with_a_null_display_name() {
     let id = uuid::Uuid::new_v4().to_string();
     let nameless =
         User { id: id.clone(), name: None, token: api_tests::sign(json!({"sub": id, "exp": api_tests::now() + 60})) };
-    let room = create_room(&app, &admin, json!({"name": "Lobby"}));
-    assert_eq!(join(&app, &nameless, &id_of(&room))["displayName"], Value::Null);
+    let room = create_room_ok(&app, &admin, json!({"name": "Lobby"}));
+    assert_eq!(join_ok(&app, &nameless, &id_of(&room))["displayName"], Value::Null);
 }
 
 #[test]
@@ -49,8 +49,8 @@ fn leaving_and_rejoining_gives_a_new_joined_at_and_the_member_role() {
     let app = TestApp::spawn();
     let admin = User::new("Admin");
     let bob = User::new("Bob");
-    let room = create_room(&app, &admin, json!({"name": "Lobby"}));
-    join(&app, &bob, &id_of(&room));
+    let room = create_room_ok(&app, &admin, json!({"name": "Lobby"}));
+    join_ok(&app, &bob, &id_of(&room));
     let promoted = app
         .put(&room_path(&room, &format!("/members/{}", bob.id)))
         .as_user(&admin)
@@ -63,7 +63,7 @@ fn leaving_and_rejoining_gives_a_new_joined_at_and_the_member_role() {
     assert_eq!(leave.status, 204);
     assert!(leave.body.is_empty());
     assert_eq!(member_count(&app, &admin, &room), 1);
-    let rejoined = join(&app, &bob, &id_of(&room));
+    let rejoined = join_ok(&app, &bob, &id_of(&room));
     assert_eq!(rejoined["role"], "member");
     assert!(rejoined["joinedAt"].as_str().unwrap() > first["joinedAt"].as_str().unwrap());
 }
@@ -73,8 +73,8 @@ fn leaving_a_room_you_are_not_in_is_a_conflict() {
     let app = TestApp::spawn();
     let admin = User::new("Admin");
     let bob = User::new("Bob");
-    let public = create_room(&app, &admin, json!({"name": "Lobby"}));
-    let private = create_room(&app, &admin, json!({"name": "Back room", "isPrivate": true}));
+    let public = create_room_ok(&app, &admin, json!({"name": "Lobby"}));
+    let private = create_room_ok(&app, &admin, json!({"name": "Back room", "isPrivate": true}));
     app.post(&room_path(&public, "/leave")).as_user(&bob).send().assert_error(409, "NOT_MEMBER");
     app.post(&room_path(&private, "/leave")).as_user(&bob).send().assert_error(404, "NOT_FOUND");
     app.post(&format!("/api/rooms/{}/leave", uuid::Uuid::new_v4())).as_user(&bob).send().assert_error(404, "NOT_FOUND");
@@ -86,8 +86,8 @@ fn the_last_admin_can_never_leave_be_demoted_or_removed() {
     let app = TestApp::spawn();
     let admin = User::new("Admin");
     let bob = User::new("Bob");
-    let room = create_room(&app, &admin, json!({"name": "Lobby"}));
-    join(&app, &bob, &id_of(&room));
+    let room = create_room_ok(&app, &admin, json!({"name": "Lobby"}));
+    join_ok(&app, &bob, &id_of(&room));
     let admin_path = room_path(&room, &format!("/members/{}", admin.id));
     app.post(&room_path(&room, "/leave")).as_user(&admin).send().assert_error(409, "LAST_ADMIN");
     app.put(&admin_path).as_user(&admin).json(json!({"role": "member"})).send().assert_error(409, "LAST_ADMIN");
@@ -104,8 +104,8 @@ fn two_admins_leaving_at_once_cannot_orphan_the_room() {
         let app = TestApp::spawn();
         let first = User::new("First");
         let second = User::new("Second");
-        let room = create_room(&app, &first, json!({"name": format!("Race {round}")}));
-        join(&app, &second, &id_of(&room));
+        let room = create_room_ok(&app, &first, json!({"name": format!("Race {round}")}));
+        join_ok(&app, &second, &id_of(&room));
         app.put(&room_path(&room, &format!("/members/{}", second.id)))
             .as_user(&first)
             .json(json!({"role": "admin"}))
@@ -129,7 +129,7 @@ fn two_admins_leaving_at_once_cannot_orphan_the_room() {
 fn member_count_is_exact_after_50_concurrent_joins() {
     let app = TestApp::spawn();
     let admin = User::new("Admin");
-    let room = create_room(&app, &admin, json!({"name": "Crowd"}));
+    let room = create_room_ok(&app, &admin, json!({"name": "Crowd"}));
     let join_path = room_path(&room, "/join");
     let users: Vec<User> = (0..50).map(|i| User::new(&format!("user{i}"))).collect();
     let statuses: Vec<u16> = std::thread::scope(|scope| {
@@ -152,10 +152,10 @@ fn member_count_is_exact_after_50_concurrent_joins() {
 fn the_member_list_is_paged_in_join_order() {
     let app = TestApp::spawn();
     let admin = User::new("Admin");
-    let room = create_room(&app, &admin, json!({"name": "Lobby"}));
+    let room = create_room_ok(&app, &admin, json!({"name": "Lobby"}));
     let users: Vec<User> = (0..4).map(|i| User::new(&format!("u{i}"))).collect();
     for user in &users {
-        join(&app, user, &id_of(&room));
+        join_ok(&app, user, &id_of(&room));
     }
     let page = |query: &str| app.get(&room_path(&room, &format!("/members?{query}"))).as_user(&admin).send();
     let all = page("").json();
@@ -174,42 +174,117 @@ fn the_member_list_is_paged_in_join_order() {
     }
 }
 
-#[test]
-fn invitation_lifecycle() {
-    let app = TestApp::spawn();
-    let admin = User::new("Admin");
-    let guest = User::new("Guest");
-    let room = create_room(&app, &admin, json!({"name": "Private", "isPrivate": true}));
+/// A private room, its admin, and the path of its invitations.
+fn private_room(app: &TestApp, admin: &User) -> (Value, String) {
+    let room = create_room_ok(app, admin, json!({"name": "Private", "isPrivate": true}));
     let invitations = room_path(&room, "/invitations");
-    // Not yet invited: the room does not exist for the guest.
-    app.post(&room_path(&room, "/join")).as_user(&guest).send().assert_error(404, "NOT_FOUND");
+    (room, invitations)
+}
 
+#[test]
+fn an_uninvited_user_cannot_join_a_private_room() {
+    let app = TestApp::spawn();
+    let (room, _) = private_room(&app, &User::new("Admin"));
+    app.post(&room_path(&room, "/join")).as_user(&User::new("Guest")).send().assert_error(404, "NOT_FOUND");
+}
+
+#[test]
+fn inviting_answers_201_with_the_invitation() {
+    let app = TestApp::spawn();
+    let (admin, guest) = (User::new("Admin"), User::new("Guest"));
+    let (room, invitations) = private_room(&app, &admin);
     let created = app.post(&invitations).as_user(&admin).json(json!({"userId": guest.id})).send();
     assert_eq!(created.status, 201);
     let invitation = created.json()["data"].clone();
-    assert_eq!(invitation["roomId"], room["id"]);
-    assert_eq!(invitation["userId"], guest.id.as_str());
-    assert_eq!(invitation["invitedBy"], admin.id.as_str());
+    assert_eq!(
+        (invitation["roomId"].clone(), invitation["userId"].clone(), invitation["invitedBy"].clone()),
+        (room["id"].clone(), json!(guest.id), json!(admin.id))
+    );
+}
+
+#[test]
+fn inviting_again_answers_200_with_the_same_invitation() {
+    let app = TestApp::spawn();
+    let (admin, guest) = (User::new("Admin"), User::new("Guest"));
+    let (_, invitations) = private_room(&app, &admin);
+    let first = app.post(&invitations).as_user(&admin).json(json!({"userId": guest.id})).send().json()["data"].clone();
     let again = app.post(&invitations).as_user(&admin).json(json!({"userId": guest.id})).send();
-    assert_eq!((again.status, again.json()["data"].clone()), (200, invitation.clone()));
+    assert_eq!((again.status, again.json()["data"].clone()), (200, first));
+}
+
+#[test]
+fn pending_invitations_are_listed_for_admins() {
+    let app = TestApp::spawn();
+    let (admin, guest) = (User::new("Admin"), User::new("Guest"));
+    let (room, invitations) = private_room(&app, &admin);
+    let invitation = invite_ok(&app, &admin, &id_of(&room), &guest);
     let listed = app.get(&invitations).as_user(&admin).send().json();
-    assert_eq!(listed["data"], json!([invitation]));
-    assert_eq!(listed["pagination"]["total"], 1);
+    assert_eq!((listed["data"].clone(), listed["pagination"]["total"].clone()), (json!([invitation]), json!(1)));
+}
 
-    // An invitee sees the room but is not a member yet.
+#[test]
+fn an_invitee_sees_the_room_but_not_its_members() {
+    let app = TestApp::spawn();
+    let (admin, guest) = (User::new("Admin"), User::new("Guest"));
+    let (room, _) = private_room(&app, &admin);
+    invite_ok(&app, &admin, &id_of(&room), &guest);
     app.get(&room_path(&room, "/members")).as_user(&guest).send().assert_error(403, "NOT_MEMBER");
-    assert_eq!(join(&app, &guest, &id_of(&room))["role"], "member");
-    assert_eq!(app.get(&invitations).as_user(&admin).send().json()["pagination"]["total"], 0, "joining consumes it");
-    app.post(&invitations).as_user(&admin).json(json!({"userId": guest.id})).send().assert_error(409, "ALREADY_MEMBER");
+}
 
-    // Revoke: a pending invitation disappears; a missing one is 404.
-    let other = User::new("Other");
-    invite(&app, &admin, &id_of(&room), &other);
+#[test]
+fn an_invitee_joins_as_a_member() {
+    let app = TestApp::spawn();
+    let (admin, guest) = (User::new("Admin"), User::new("Guest"));
+    let (room, _) = private_room(&app, &admin);
+    invite_ok(&app, &admin, &id_of(&room), &guest);
+    assert_eq!(join_ok(&app, &guest, &id_of(&room))["role"], "member");
+}
+
+#[test]
+fn joining_consumes_the_invitation() {
+    let app = TestApp::spawn();
+    let (admin, guest) = (User::new("Admin"), User::new("Guest"));
+    let (room, invitations) = private_room(&app, &admin);
+    invite_ok(&app, &admin, &id_of(&room), &guest);
+    join_ok(&app, &guest, &id_of(&room));
+    assert_eq!(app.get(&invitations).as_user(&admin).send().json()["pagination"]["total"], 0);
+}
+
+#[test]
+fn inviting_a_member_is_a_conflict() {
+    let app = TestApp::spawn();
+    let (admin, guest) = (User::new("Admin"), User::new("Guest"));
+    let (room, invitations) = private_room(&app, &admin);
+    invite_ok(&app, &admin, &id_of(&room), &guest);
+    join_ok(&app, &guest, &id_of(&room));
+    app.post(&invitations).as_user(&admin).json(json!({"userId": guest.id})).send().assert_error(409, "ALREADY_MEMBER");
+}
+
+#[test]
+fn a_revoked_invitation_no_longer_shows_the_room() {
+    let app = TestApp::spawn();
+    let (admin, other) = (User::new("Admin"), User::new("Other"));
+    let (room, _) = private_room(&app, &admin);
+    invite_ok(&app, &admin, &id_of(&room), &other);
     let revoke = room_path(&room, &format!("/invitations/{}", other.id));
     assert_eq!(app.delete(&revoke).as_user(&admin).send().status, 204);
-    app.delete(&revoke).as_user(&admin).send().assert_error(404, "NOT_FOUND");
     app.get(&room_path(&room, "")).as_user(&other).send().assert_error(404, "NOT_FOUND");
+}
 
+#[test]
+fn revoking_a_missing_invitation_is_404() {
+    let app = TestApp::spawn();
+    let admin = User::new("Admin");
+    let (room, _) = private_room(&app, &admin);
+    let revoke = room_path(&room, &format!("/invitations/{}", User::new("Nobody").id));
+    app.delete(&revoke).as_user(&admin).send().assert_error(404, "NOT_FOUND");
+}
+
+#[test]
+fn an_invitation_needs_a_uuid_user_id() {
+    let app = TestApp::spawn();
+    let admin = User::new("Admin");
+    let (_, invitations) = private_room(&app, &admin);
     let bad = app
         .post(&invitations)
         .as_user(&admin)
@@ -217,41 +292,109 @@ fn invitation_lifecycle() {
         .send()
         .assert_error(400, "VALIDATION_ERROR");
     assert_eq!(bad["details"][0]["field"], "userId");
+}
+
+#[test]
+fn an_invitation_body_has_no_other_fields() {
+    let app = TestApp::spawn();
+    let admin = User::new("Admin");
+    let (_, invitations) = private_room(&app, &admin);
     app.post(&invitations)
         .as_user(&admin)
-        .json(json!({"userId": guest.id, "role": "admin"}))
+        .json(json!({"userId": User::new("Guest").id, "role": "admin"}))
         .send()
         .assert_error(400, "VALIDATION_ERROR");
 }
 
+/// A public room with an admin and two members, Bob and Carol.
+struct Lobby {
+    room: Value,
+    admin: User,
+    bob: User,
+    carol: User,
+}
+
+impl Lobby {
+    fn open(app: &TestApp) -> Lobby {
+        let (admin, bob, carol) = (User::new("Admin"), User::new("Bob"), User::new("Carol"));
+        let room = create_room_ok(app, &admin, json!({"name": "Lobby"}));
+        join_ok(app, &bob, &id_of(&room));
+        join_ok(app, &carol, &id_of(&room));
+        Lobby { room, admin, bob, carol }
+    }
+
+    fn member_path(&self, user: &User) -> String {
+        room_path(&self.room, &format!("/members/{}", user.id))
+    }
+}
+
 #[test]
-fn moderation_changes_roles_and_removes_members() {
+fn an_admin_promotes_a_member() {
     let app = TestApp::spawn();
-    let admin = User::new("Admin");
-    let bob = User::new("Bob");
-    let carol = User::new("Carol");
-    let room = create_room(&app, &admin, json!({"name": "Lobby"}));
-    join(&app, &bob, &id_of(&room));
-    join(&app, &carol, &id_of(&room));
-    let bob_path = room_path(&room, &format!("/members/{}", bob.id));
-    let promoted = app.put(&bob_path).as_user(&admin).json(json!({"role": "admin"})).send();
-    assert_eq!(promoted.status, 200);
-    assert_eq!(promoted.json()["data"]["role"], "admin");
-    app.put(&bob_path).as_user(&admin).json(json!({"role": "owner"})).send().assert_error(400, "VALIDATION_ERROR");
-    app.put(&bob_path).as_user(&admin).json(json!({})).send().assert_error(400, "VALIDATION_ERROR");
-    app.put(&bob_path).as_user(&carol).json(json!({"role": "member"})).send().assert_error(403, "FORBIDDEN");
-    let stranger = room_path(&room, &format!("/members/{}", uuid::Uuid::new_v4()));
-    app.put(&stranger).as_user(&admin).json(json!({"role": "admin"})).send().assert_error(404, "NOT_FOUND");
-    app.delete(&stranger).as_user(&admin).send().assert_error(404, "NOT_FOUND");
-    // A member may remove themselves; only admins remove others.
-    let carol_path = room_path(&room, &format!("/members/{}", carol.id));
-    app.delete(&bob_path).as_user(&carol).send().assert_error(403, "FORBIDDEN");
-    assert_eq!(app.delete(&carol_path).as_user(&carol).send().status, 204);
-    app.delete(&carol_path).as_user(&carol).send().assert_error(404, "NOT_FOUND");
-    assert_eq!(app.delete(&bob_path).as_user(&admin).send().status, 204);
-    assert_eq!(member_count(&app, &admin, &room), 1);
-    app.put(&room_path(&room, "/members/nope"))
-        .as_user(&admin)
+    let lobby = Lobby::open(&app);
+    let promoted = app.put(&lobby.member_path(&lobby.bob)).as_user(&lobby.admin).json(json!({"role": "admin"})).send();
+    assert_eq!((promoted.status, promoted.json()["data"]["role"].clone()), (200, json!("admin")));
+}
+
+#[test]
+fn a_role_is_admin_or_member() {
+    let app = TestApp::spawn();
+    let lobby = Lobby::open(&app);
+    let path = lobby.member_path(&lobby.bob);
+    app.put(&path).as_user(&lobby.admin).json(json!({"role": "owner"})).send().assert_error(400, "VALIDATION_ERROR");
+    app.put(&path).as_user(&lobby.admin).json(json!({})).send().assert_error(400, "VALIDATION_ERROR");
+}
+
+#[test]
+fn a_member_cannot_change_roles() {
+    let app = TestApp::spawn();
+    let lobby = Lobby::open(&app);
+    app.put(&lobby.member_path(&lobby.bob))
+        .as_user(&lobby.carol)
+        .json(json!({"role": "member"}))
+        .send()
+        .assert_error(403, "FORBIDDEN");
+}
+
+#[test]
+fn moderating_someone_who_is_not_a_member_is_404() {
+    let app = TestApp::spawn();
+    let lobby = Lobby::open(&app);
+    let stranger = room_path(&lobby.room, &format!("/members/{}", uuid::Uuid::new_v4()));
+    app.put(&stranger).as_user(&lobby.admin).json(json!({"role": "admin"})).send().assert_error(404, "NOT_FOUND");
+    app.delete(&stranger).as_user(&lobby.admin).send().assert_error(404, "NOT_FOUND");
+}
+
+#[test]
+fn a_member_cannot_remove_another() {
+    let app = TestApp::spawn();
+    let lobby = Lobby::open(&app);
+    app.delete(&lobby.member_path(&lobby.bob)).as_user(&lobby.carol).send().assert_error(403, "FORBIDDEN");
+}
+
+#[test]
+fn a_member_removes_themselves_once() {
+    let app = TestApp::spawn();
+    let lobby = Lobby::open(&app);
+    let path = lobby.member_path(&lobby.carol);
+    assert_eq!(app.delete(&path).as_user(&lobby.carol).send().status, 204);
+    app.delete(&path).as_user(&lobby.carol).send().assert_error(404, "NOT_FOUND");
+}
+
+#[test]
+fn an_admin_removes_a_member() {
+    let app = TestApp::spawn();
+    let lobby = Lobby::open(&app);
+    assert_eq!(app.delete(&lobby.member_path(&lobby.bob)).as_user(&lobby.admin).send().status, 204);
+    assert_eq!(member_count(&app, &lobby.admin, &lobby.room), 2);
+}
+
+#[test]
+fn a_member_path_needs_a_uuid() {
+    let app = TestApp::spawn();
+    let lobby = Lobby::open(&app);
+    app.put(&room_path(&lobby.room, "/members/nope"))
+        .as_user(&lobby.admin)
         .json(json!({"role": "admin"}))
         .send()
         .assert_error(400, "VALIDATION_ERROR");
@@ -269,15 +412,15 @@ fn membership_authorization_matrix() {
     let outsider = User::new("Outsider");
     let target = User::new("Target");
     for private in [false, true] {
-        let room = create_room(&app, &admin, json!({"name": format!("m-{private}"), "isPrivate": private}));
+        let room = create_room_ok(&app, &admin, json!({"name": format!("m-{private}"), "isPrivate": private}));
         let id = id_of(&room);
         for user in [&member, &target] {
             if private {
-                invite(&app, &admin, &id, user);
+                invite_ok(&app, &admin, &id, user);
             }
-            join(&app, user, &id);
+            join_ok(&app, user, &id);
         }
-        invite(&app, &admin, &id, &invitee);
+        invite_ok(&app, &admin, &id, &invitee);
         let hidden = if private { 404 } else { 403 };
         let members = format!("/api/rooms/{id}/members");
         let target_member = format!("/api/rooms/{id}/members/{}", target.id);
@@ -318,28 +461,24 @@ fn joining_a_private_room_needs_an_invitation() {
     let app = TestApp::spawn();
     let admin = User::new("Admin");
     let outsider = User::new("Outsider");
-    let room = create_room(&app, &admin, json!({"name": "Vault", "isPrivate": true}));
+    let room = create_room_ok(&app, &admin, json!({"name": "Vault", "isPrivate": true}));
     app.post(&room_path(&room, "/join")).as_user(&outsider).send().assert_error(404, "NOT_FOUND");
     app.get(&room_path(&room, "/members")).as_user(&outsider).send().assert_error(404, "NOT_FOUND");
     app.delete(&room_path(&room, "")).as_user(&admin).send();
-    invite_after_delete_is_404(&app, &admin, &room);
-}
-
-fn invite_after_delete_is_404(app: &TestApp, admin: &User, room: &Value) {
-    app.post(&room_path(room, "/invitations"))
-        .as_user(admin)
+    app.post(&room_path(&room, "/invitations"))
+        .as_user(&admin)
         .json(json!({"userId": uuid::Uuid::new_v4()}))
         .send()
         .assert_error(404, "NOT_FOUND");
-    app.post(&room_path(room, "/join")).as_user(admin).send().assert_error(404, "NOT_FOUND");
-    app.get(&room_path(room, "/members")).as_user(admin).send().assert_error(404, "NOT_FOUND");
+    app.post(&room_path(&room, "/join")).as_user(&admin).send().assert_error(404, "NOT_FOUND");
+    app.get(&room_path(&room, "/members")).as_user(&admin).send().assert_error(404, "NOT_FOUND");
 }
 
 #[test]
 fn routes_that_ignore_their_body_still_refuse_one_over_64_kib() {
     let app = TestApp::spawn();
     let admin = User::new("Admin");
-    let room = create_room(&app, &admin, json!({"name": "Lobby"}));
+    let room = create_room_ok(&app, &admin, json!({"name": "Lobby"}));
     let huge = "x".repeat(64 * 1024 + 1);
     app.post(&room_path(&room, "/join"))
         .as_user(&User::new("Bob"))
@@ -356,12 +495,12 @@ mod host_only {
     fn membership_checks_cost_one_statement() {
         let app = TestApp::spawn();
         let admin = User::new("Admin");
-        let room = create_room(&app, &admin, json!({"name": "Lobby"}));
+        let room = create_room_ok(&app, &admin, json!({"name": "Lobby"}));
         let (_, statements) =
             app.count_statements(|| app.get(&room_path(&room, "/members?limit=1")).as_user(&admin).send());
         assert_eq!(statements, 3, "access, count, page");
         let bob = User::new("Bob");
-        let (_, statements) = app.count_statements(|| join(&app, &bob, &id_of(&room)));
+        let (_, statements) = app.count_statements(|| join_ok(&app, &bob, &id_of(&room)));
         assert_eq!(statements, 4, "BEGIN, INSERT membership, DELETE invitation, COMMIT");
         let (_, statements) = app.count_statements(|| app.post(&room_path(&room, "/leave")).as_user(&bob).send());
         assert_eq!(statements, 1, "the guarded DELETE alone");

@@ -2,7 +2,9 @@
 
 use std::collections::HashSet;
 
-use api_tests::{create_room, id_of, invite, join, room_view, seed_messages, send_text, TestApp, TestResponse, User};
+use api_tests::{
+    create_room_ok, id_of, invite_ok, join_ok, room_view_ok, seed_messages, send_text_ok, TestApp, TestResponse, User,
+};
 use serde_json::{json, Value};
 
 fn messages_path(room_id: &str, query: &str) -> String {
@@ -14,7 +16,7 @@ fn message_path(room_id: &str, message: &Value) -> String {
     messages_path(room_id, &format!("/{}", message["id"].as_str().unwrap()))
 }
 
-fn page(app: &TestApp, user: &User, room_id: &str, query: &str) -> Value {
+fn page_ok(app: &TestApp, user: &User, room_id: &str, query: &str) -> Value {
     let response = app.get(&messages_path(room_id, query)).as_user(user).send();
     assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
     response.json()
@@ -30,7 +32,7 @@ fn cursor(value: &Value) -> Option<String> {
 
 /// A room with a member, ready for messages.
 fn room_with(app: &TestApp, admin: &User) -> String {
-    id_of(&create_room(app, admin, json!({"name": "Talk"})))
+    id_of(&create_room_ok(app, admin, json!({"name": "Talk"})))
 }
 
 #[test]
@@ -55,7 +57,7 @@ fn sending_a_text_message() {
     assert_eq!(message["deletedAt"], Value::Null);
     let fetched = app.get(&message_path(&room, &message)).as_user(&ada).send();
     assert_eq!(fetched.json()["data"], message);
-    let seen = room_view(&app, &ada, &room);
+    let seen = room_view_ok(&app, &ada, &room);
     assert_eq!(seen["lastMessageAt"], message["createdAt"]);
 }
 
@@ -143,7 +145,7 @@ fn message_validation_table() {
             error["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
         assert!(fields.contains(&field), "{case}: {fields:?}");
     }
-    assert_eq!(page(&app, &ada, &room, "")["data"], json!([]), "nothing was stored");
+    assert_eq!(page_ok(&app, &ada, &room, "")["data"], json!([]), "nothing was stored");
     assert_eq!(
         app.post(&messages_path(&room, "")).as_user(&ada).json(json!({"content": "é".repeat(1000)})).send().status,
         201
@@ -155,7 +157,7 @@ fn an_empty_room_has_an_empty_first_page() {
     let app = TestApp::spawn();
     let ada = User::new("Ada");
     let room = room_with(&app, &ada);
-    let first = page(&app, &ada, &room, "");
+    let first = page_ok(&app, &ada, &room, "");
     assert_eq!(first["data"], json!([]));
     assert_eq!(first["pagination"], json!({"limit": 50, "hasMore": false, "prevCursor": null, "nextCursor": null}));
 }
@@ -166,17 +168,17 @@ fn pages_of_exactly_limit_and_limit_plus_one() {
     let ada = User::new("Ada");
     let room = room_with(&app, &ada);
     let sent: Vec<String> =
-        (0..3).map(|i| send_text(&app, &ada, &room, &format!("m{i}"))["id"].as_str().unwrap().to_owned()).collect();
-    let exact = page(&app, &ada, &room, "?limit=3");
+        (0..3).map(|i| send_text_ok(&app, &ada, &room, &format!("m{i}"))["id"].as_str().unwrap().to_owned()).collect();
+    let exact = page_ok(&app, &ada, &room, "?limit=3");
     assert_eq!(ids(&exact), sent, "oldest to newest");
     assert_eq!(exact["pagination"]["hasMore"], false);
     assert_eq!(exact["pagination"]["prevCursor"], Value::Null, "nothing older exists");
     assert!(exact["pagination"]["nextCursor"].is_string());
-    let fewer = page(&app, &ada, &room, "?limit=2");
+    let fewer = page_ok(&app, &ada, &room, "?limit=2");
     assert_eq!(ids(&fewer), sent[1..]);
     assert_eq!(fewer["pagination"]["hasMore"], true);
     let older =
-        page(&app, &ada, &room, &format!("?limit=2&before={}", fewer["pagination"]["prevCursor"].as_str().unwrap()));
+        page_ok(&app, &ada, &room, &format!("?limit=2&before={}", fewer["pagination"]["prevCursor"].as_str().unwrap()));
     assert_eq!(ids(&older), sent[..1]);
     assert_eq!(
         (older["pagination"]["hasMore"].clone(), older["pagination"]["prevCursor"].clone()),
@@ -194,7 +196,7 @@ fn walking_the_whole_history_both_ways_never_skips_or_repeats() {
 
     // Backwards from the newest page with `before`, until nothing older exists.
     let mut backwards: Vec<String> = Vec::new();
-    let mut oldest_page = page(&app, &ada, &room, "?limit=37");
+    let mut oldest_page = page_ok(&app, &ada, &room, "?limit=37");
     loop {
         let mut chunk = ids(&oldest_page);
         chunk.extend(backwards);
@@ -202,7 +204,7 @@ fn walking_the_whole_history_both_ways_never_skips_or_repeats() {
         let Some(prev) = cursor(&oldest_page["pagination"]["prevCursor"]) else {
             break;
         };
-        let older = page(&app, &ada, &room, &format!("?limit=37&before={prev}"));
+        let older = page_ok(&app, &ada, &room, &format!("?limit=37&before={prev}"));
         if older["pagination"]["prevCursor"].is_null() {
             assert_eq!(older["pagination"]["hasMore"], false);
         }
@@ -214,7 +216,7 @@ fn walking_the_whole_history_both_ways_never_skips_or_repeats() {
     let mut forwards = ids(&oldest_page);
     let mut after = cursor(&oldest_page["pagination"]["nextCursor"]).unwrap();
     loop {
-        let newer = page(&app, &ada, &room, &format!("?limit=64&after={after}"));
+        let newer = page_ok(&app, &ada, &room, &format!("?limit=64&after={after}"));
         forwards.extend(ids(&newer));
         after = cursor(&newer["pagination"]["nextCursor"]).unwrap();
         if newer["pagination"]["hasMore"] == false {
@@ -224,7 +226,7 @@ fn walking_the_whole_history_both_ways_never_skips_or_repeats() {
     assert!(forwards == all, "forwards walk: {} ids, {} expected", forwards.len(), all.len());
     let unique: HashSet<&String> = forwards.iter().collect();
     assert_eq!(unique.len(), 1000);
-    let idle = page(&app, &ada, &room, &format!("?after={after}"));
+    let idle = page_ok(&app, &ada, &room, &format!("?after={after}"));
     assert_eq!((idle["data"].clone(), idle["pagination"]["nextCursor"].clone()), (json!([]), json!(after)));
 }
 
@@ -234,15 +236,15 @@ fn polling_after_the_last_cursor_sees_new_messages_and_keeps_its_place() {
     let ada = User::new("Ada");
     let bob = User::new("Bob");
     let room = room_with(&app, &ada);
-    join(&app, &bob, &room);
-    send_text(&app, &ada, &room, "one");
-    let first = page(&app, &bob, &room, "");
+    join_ok(&app, &bob, &room);
+    send_text_ok(&app, &ada, &room, "one");
+    let first = page_ok(&app, &bob, &room, "");
     let next = cursor(&first["pagination"]["nextCursor"]).unwrap();
-    let idle = page(&app, &bob, &room, &format!("?after={next}"));
+    let idle = page_ok(&app, &bob, &room, &format!("?after={next}"));
     assert_eq!(idle["data"], json!([]));
     assert_eq!(idle["pagination"], json!({"limit": 50, "hasMore": false, "prevCursor": null, "nextCursor": next}));
-    let two = send_text(&app, &ada, &room, "two");
-    let polled = page(&app, &bob, &room, &format!("?after={next}"));
+    let two = send_text_ok(&app, &ada, &room, "two");
+    let polled = page_ok(&app, &bob, &room, &format!("?after={next}"));
     assert_eq!(ids(&polled), vec![two["id"].as_str().unwrap()]);
     assert!(polled["pagination"]["prevCursor"].is_string(), "older messages exist");
 }
@@ -253,18 +255,18 @@ fn walking_while_new_messages_arrive_misses_nothing() {
     let ada = User::new("Ada");
     let room = room_with(&app, &ada);
     let mut expected: Vec<String> = (0..10)
-        .map(|i| send_text(&app, &ada, &room, &format!("early {i}"))["id"].as_str().unwrap().to_owned())
+        .map(|i| send_text_ok(&app, &ada, &room, &format!("early {i}"))["id"].as_str().unwrap().to_owned())
         .collect();
-    let mut seen = ids(&page(&app, &ada, &room, "?limit=100"));
-    let mut after = cursor(&page(&app, &ada, &room, "?limit=1")["pagination"]["nextCursor"]).unwrap();
+    let mut seen = ids(&page_ok(&app, &ada, &room, "?limit=100"));
+    let mut after = cursor(&page_ok(&app, &ada, &room, "?limit=1")["pagination"]["nextCursor"]).unwrap();
     std::thread::scope(|scope| {
         let writer = scope.spawn(|| {
             (0..30)
-                .map(|i| send_text(&app, &ada, &room, &format!("late {i}"))["id"].as_str().unwrap().to_owned())
+                .map(|i| send_text_ok(&app, &ada, &room, &format!("late {i}"))["id"].as_str().unwrap().to_owned())
                 .collect::<Vec<_>>()
         });
         for _ in 0..200 {
-            let p = page(&app, &ada, &room, &format!("?limit=3&after={after}"));
+            let p = page_ok(&app, &ada, &room, &format!("?limit=3&after={after}"));
             seen.extend(ids(&p));
             after = cursor(&p["pagination"]["nextCursor"]).unwrap();
             if writer.is_finished() && p["pagination"]["hasMore"] == false && p["data"].as_array().unwrap().is_empty() {
@@ -275,7 +277,7 @@ fn walking_while_new_messages_arrive_misses_nothing() {
     });
     // Drain anything that arrived after the last poll.
     loop {
-        let p = page(&app, &ada, &room, &format!("?limit=100&after={after}"));
+        let p = page_ok(&app, &ada, &room, &format!("?limit=100&after={after}"));
         if p["data"].as_array().unwrap().is_empty() {
             break;
         }
@@ -291,10 +293,10 @@ fn cursors_are_validated() {
     let ada = User::new("Ada");
     let room = room_with(&app, &ada);
     let other = room_with_name(&app, &ada, "Other");
-    send_text(&app, &ada, &room, "x");
-    send_text(&app, &ada, &other, "y");
-    let foreign = cursor(&page(&app, &ada, &other, "")["pagination"]["nextCursor"]).unwrap();
-    let mine = cursor(&page(&app, &ada, &room, "")["pagination"]["nextCursor"]).unwrap();
+    send_text_ok(&app, &ada, &room, "x");
+    send_text_ok(&app, &ada, &other, "y");
+    let foreign = cursor(&page_ok(&app, &ada, &other, "")["pagination"]["nextCursor"]).unwrap();
+    let mine = cursor(&page_ok(&app, &ada, &room, "")["pagination"]["nextCursor"]).unwrap();
     let mut altered = mine.clone().into_bytes();
     altered[3] = if altered[3] == b'A' { b'B' } else { b'A' };
     let altered = String::from_utf8(altered).unwrap();
@@ -314,7 +316,7 @@ fn cursors_are_validated() {
 }
 
 fn room_with_name(app: &TestApp, admin: &User, name: &str) -> String {
-    id_of(&create_room(app, admin, json!({"name": name})))
+    id_of(&create_room_ok(app, admin, json!({"name": name})))
 }
 
 #[test]
@@ -342,10 +344,10 @@ fn idempotent_retries_create_one_message() {
         let error = response.assert_error(400, "VALIDATION_ERROR");
         assert_eq!(error["details"][0]["field"], "Idempotency-Key");
     }
-    assert_eq!(page(&app, &ada, &room, "")["data"].as_array().unwrap().len(), 2);
+    assert_eq!(page_ok(&app, &ada, &room, "")["data"].as_array().unwrap().len(), 2);
     // The same key in another room, or by another user, is independent.
     let bob = User::new("Bob");
-    join(&app, &bob, &room);
+    join_ok(&app, &bob, &room);
     let bobs = app
         .post(&messages_path(&room, ""))
         .as_user(&bob)
@@ -380,7 +382,7 @@ fn concurrent_retries_with_one_key_create_one_message() {
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 9, "{statuses:?}");
     let ids: HashSet<String> = responses.iter().map(|r| r.json()["data"]["id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids.len(), 1);
-    assert_eq!(page(&app, &ada, &room, "")["data"].as_array().unwrap().len(), 1);
+    assert_eq!(page_ok(&app, &ada, &room, "")["data"].as_array().unwrap().len(), 1);
 }
 
 #[test]
@@ -388,9 +390,9 @@ fn deleting_leaves_a_tombstone_and_keeps_the_content_for_audit() {
     let app = TestApp::spawn();
     let ada = User::new("Ada");
     let room = room_with(&app, &ada);
-    let before = send_text(&app, &ada, &room, "before");
-    let doomed = send_text(&app, &ada, &room, "secret");
-    let after = send_text(&app, &ada, &room, "after");
+    let before = send_text_ok(&app, &ada, &room, "before");
+    let doomed = send_text_ok(&app, &ada, &room, "secret");
+    let after = send_text_ok(&app, &ada, &room, "after");
     let path = message_path(&room, &doomed);
     assert_eq!(app.delete(&path).as_user(&ada).send().status, 204);
     assert_eq!(app.delete(&path).as_user(&ada).send().status, 204, "again: 204");
@@ -398,7 +400,7 @@ fn deleting_leaves_a_tombstone_and_keeps_the_content_for_audit() {
     assert_eq!(tombstone["deleted"], true);
     assert!(tombstone["deletedAt"].is_string());
     assert_eq!((tombstone["content"].clone(), tombstone["attachment"].clone()), (Value::Null, Value::Null));
-    let history = page(&app, &ada, &room, "");
+    let history = page_ok(&app, &ada, &room, "");
     let order: Vec<&str> = history["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
     assert_eq!(
         order,
@@ -409,9 +411,9 @@ fn deleting_leaves_a_tombstone_and_keeps_the_content_for_audit() {
     let kept = app.store().query("SELECT content FROM messages WHERE id = ?1", &[doomed["id"].clone()]);
     assert_eq!(kept, vec![vec![json!("secret")]]);
     // lastMessageAt is the newest live message.
-    let last = send_text(&app, &ada, &room, "newest");
+    let last = send_text_ok(&app, &ada, &room, "newest");
     app.delete(&message_path(&room, &last)).as_user(&ada).send();
-    let seen = room_view(&app, &ada, &room);
+    let seen = room_view_ok(&app, &ada, &room);
     assert_eq!(seen["lastMessageAt"], after["createdAt"]);
 }
 
@@ -423,17 +425,17 @@ fn delete_authorization_matrix() {
     let member = User::new("Member");
     let outsider = User::new("Outsider");
     for private in [false, true] {
-        let room = id_of(&create_room(&app, &admin, json!({"name": format!("d-{private}"), "isPrivate": private})));
+        let room = id_of(&create_room_ok(&app, &admin, json!({"name": format!("d-{private}"), "isPrivate": private})));
         for user in [&author, &member] {
             if private {
-                invite(&app, &admin, &room, user);
+                invite_ok(&app, &admin, &room, user);
             }
-            join(&app, user, &room);
+            join_ok(&app, user, &room);
         }
         let hidden = if private { 404 } else { 403 };
         let cases: Vec<(&User, u16)> = vec![(&outsider, hidden), (&member, 403), (&author, 204), (&admin, 204)];
         for (caller, expected) in cases {
-            let message = send_text(&app, &author, &room, "x");
+            let message = send_text_ok(&app, &author, &room, "x");
             let path = message_path(&room, &message);
             let response = app.delete(&path).as_user(caller).send();
             assert_eq!(response.status, expected, "private={private} {:?}", caller.name);
@@ -445,7 +447,7 @@ fn delete_authorization_matrix() {
     // A message of another room is 404 under this one.
     let one = room_with_name(&app, &admin, "One");
     let two = room_with_name(&app, &admin, "Two");
-    let message = send_text(&app, &admin, &one, "x");
+    let message = send_text_ok(&app, &admin, &one, "x");
     let wrong = message_path(&two, &message);
     app.delete(&wrong).as_user(&admin).send().assert_error(404, "NOT_FOUND");
     app.get(&wrong).as_user(&admin).send().assert_error(404, "NOT_FOUND");
@@ -457,25 +459,25 @@ fn reading_moves_the_marker_and_unread_counts_follow() {
     let ada = User::new("Ada");
     let bob = User::new("Bob");
     let room = room_with(&app, &ada);
-    send_text(&app, &ada, &room, "before bob");
-    join(&app, &bob, &room);
-    let unread = |user: &User| room_view(&app, user, &room)["unreadCount"].as_i64().unwrap();
+    send_text_ok(&app, &ada, &room, "before bob");
+    join_ok(&app, &bob, &room);
+    let unread = |user: &User| room_view_ok(&app, user, &room)["unreadCount"].as_i64().unwrap();
     assert_eq!(unread(&bob), 0, "joining makes no history unread");
     for i in 0..5 {
-        send_text(&app, &ada, &room, &format!("m{i}"));
+        send_text_ok(&app, &ada, &room, &format!("m{i}"));
     }
-    send_text(&app, &bob, &room, "bob's own");
+    send_text_ok(&app, &bob, &room, "bob's own");
     assert_eq!(unread(&bob), 5, "own messages are not unread");
     assert_eq!(unread(&ada), 1);
     let listed = app.get("/api/rooms").as_user(&bob).send().json();
     assert_eq!(listed["data"][0]["unreadCount"], 5);
     // Reading an older page does not move the marker back; reading the newest clears it.
-    let newest = page(&app, &bob, &room, "?limit=2");
+    let newest = page_ok(&app, &bob, &room, "?limit=2");
     assert_eq!(unread(&bob), 0);
-    page(&app, &bob, &room, &format!("?limit=1&before={}", newest["pagination"]["prevCursor"].as_str().unwrap()));
+    page_ok(&app, &bob, &room, &format!("?limit=1&before={}", newest["pagination"]["prevCursor"].as_str().unwrap()));
     assert_eq!(unread(&bob), 0);
-    let deleted = send_text(&app, &ada, &room, "soon gone");
-    send_text(&app, &ada, &room, "stays");
+    let deleted = send_text_ok(&app, &ada, &room, "soon gone");
+    send_text_ok(&app, &ada, &room, "stays");
     app.delete(&message_path(&room, &deleted)).as_user(&ada).send();
     assert_eq!(unread(&bob), 1, "deleted messages are not unread");
     assert_eq!(unread(&User::new("Stranger")), 0, "0 for non-members");
@@ -487,17 +489,17 @@ fn etags_make_polling_cheap_and_still_mark_read() {
     let ada = User::new("Ada");
     let bob = User::new("Bob");
     let room = room_with(&app, &ada);
-    join(&app, &bob, &room);
-    send_text(&app, &ada, &room, "one");
+    join_ok(&app, &bob, &room);
+    send_text_ok(&app, &ada, &room, "one");
     let first = app.get(&messages_path(&room, "")).as_user(&ada).send();
     let etag = first.header("etag").unwrap().to_owned();
     let for_bob = app.get(&messages_path(&room, "")).as_user(&bob).header("if-none-match", &etag).send();
     assert_eq!(for_bob.status, 304, "the same page has the same ETag for every member");
     assert!(for_bob.body.is_empty());
     assert_eq!(for_bob.header("etag"), Some(etag.as_str()));
-    let unread = room_view(&app, &bob, &room)["unreadCount"].clone();
+    let unread = room_view_ok(&app, &bob, &room)["unreadCount"].clone();
     assert_eq!(unread, 0, "a 304 marks read like the 200 it stands for");
-    send_text(&app, &ada, &room, "two");
+    send_text_ok(&app, &ada, &room, "two");
     let changed = app.get(&messages_path(&room, "")).as_user(&ada).header("if-none-match", &etag).send();
     assert_eq!(changed.status, 200);
     assert_ne!(changed.header("etag"), Some(etag.as_str()));
@@ -510,9 +512,9 @@ fn only_members_read_and_write_messages() {
     let outsider = User::new("Outsider");
     let invitee = User::new("Invitee");
     let public = room_with(&app, &admin);
-    let private = id_of(&create_room(&app, &admin, json!({"name": "Private", "isPrivate": true})));
-    invite(&app, &admin, &private, &invitee);
-    let message = send_text(&app, &admin, &public, "x");
+    let private = id_of(&create_room_ok(&app, &admin, json!({"name": "Private", "isPrivate": true})));
+    invite_ok(&app, &admin, &private, &invitee);
+    let message = send_text_ok(&app, &admin, &public, "x");
     let one = format!("/{}", message["id"].as_str().unwrap());
     app.get(&messages_path(&public, "")).as_user(&outsider).send().assert_error(403, "NOT_MEMBER");
     app.post(&messages_path(&public, ""))
@@ -549,10 +551,10 @@ fn an_author_who_left_a_private_room_cannot_reach_its_messages() {
     let app = TestApp::spawn();
     let admin = User::new("Admin");
     let author = User::new("Author");
-    let room = id_of(&create_room(&app, &admin, json!({"name": "Private", "isPrivate": true})));
-    invite(&app, &admin, &room, &author);
-    join(&app, &author, &room);
-    let message = send_text(&app, &author, &room, "mine");
+    let room = id_of(&create_room_ok(&app, &admin, json!({"name": "Private", "isPrivate": true})));
+    invite_ok(&app, &admin, &room, &author);
+    join_ok(&app, &author, &room);
+    let message = send_text_ok(&app, &author, &room, "mine");
     assert_eq!(app.post(&format!("/api/rooms/{room}/leave")).as_user(&author).send().status, 204);
     let path = message_path(&room, &message);
     app.delete(&path).as_user(&author).send().assert_error(404, "NOT_FOUND");
@@ -594,9 +596,9 @@ mod host_only {
         let room = room_with(&app, &ada);
         seed_messages(&app, &room, &ada, 10_000, "2026-11-25T12:00:00.000Z");
         let deep = {
-            let mut p = page(&app, &ada, &room, "?limit=100");
+            let mut p = page_ok(&app, &ada, &room, "?limit=100");
             for _ in 0..80 {
-                p = page(
+                p = page_ok(
                     &app,
                     &ada,
                     &room,
@@ -605,11 +607,11 @@ mod host_only {
             }
             p["pagination"]["prevCursor"].as_str().unwrap().to_owned()
         };
-        let count = |query: &str| app.count_statements(|| page(&app, &ada, &room, query)).1;
+        let count = |query: &str| app.count_statements(|| page_ok(&app, &ada, &room, query)).1;
         // A page that moves the read marker: access, page, marker update, whatever the limit.
-        send_text(&app, &ada, &room, "newest");
+        send_text_ok(&app, &ada, &room, "newest");
         let moving_1 = count("?limit=1");
-        send_text(&app, &ada, &room, "newer still");
+        send_text_ok(&app, &ada, &room, "newer still");
         let moving_100 = count("?limit=100");
         assert_eq!([moving_1, moving_100], [3, 3]);
         // Re-reading the newest page or reading deep history: access and page, whatever the limit or depth.
@@ -618,21 +620,21 @@ mod host_only {
         let deep_1 = count(&format!("?limit=1&before={deep}"));
         let deep_100 = count(&format!("?limit=100&before={deep}"));
         assert_eq!([first_1, first_100, deep_1, deep_100], [2, 2, 2, 2]);
-        let (_, send) = app.count_statements(|| send_text(&app, &ada, &room, "x"));
+        let (_, send) = app.count_statements(|| send_text_ok(&app, &ada, &room, "x"));
         assert_eq!(send, 1, "the guarded INSERT alone");
     }
 
     /// Every kind of write the app makes, on a fresh store (so the migrations run too): sends
     /// (plain and keyed), a read that moves the marker, message delete, room update, invitation,
-    /// join, role change, removal, leave, room delete.
+    /// join_ok, role change, removal, leave, room delete.
     fn exercise_every_write(app: &TestApp) {
         let succeeded =
             |response: TestResponse| assert!(response.status < 300, "{}", String::from_utf8_lossy(&response.body));
         let ada = User::new("Ada");
         let bob = User::new("Bob");
         let room = room_with(app, &ada);
-        join(app, &bob, &room);
-        let message = send_text(app, &bob, &room, "x");
+        join_ok(app, &bob, &room);
+        let message = send_text_ok(app, &bob, &room, "x");
         succeeded(
             app.post(&messages_path(&room, ""))
                 .as_user(&bob)
@@ -640,12 +642,12 @@ mod host_only {
                 .json(json!({"content": "y"}))
                 .send(),
         );
-        page(app, &bob, &room, "");
+        page_ok(app, &bob, &room, "");
         succeeded(app.delete(&message_path(&room, &message)).as_user(&ada).send());
         succeeded(app.put(&format!("/api/rooms/{room}")).as_user(&ada).json(json!({"name": "Renamed"})).send());
         let carol = User::new("Carol");
-        invite(app, &ada, &room, &carol);
-        join(app, &carol, &room);
+        invite_ok(app, &ada, &room, &carol);
+        join_ok(app, &carol, &room);
         let carol_path = format!("/api/rooms/{room}/members/{}", carol.id);
         succeeded(app.put(&carol_path).as_user(&ada).json(json!({"role": "admin"})).send());
         succeeded(app.delete(&carol_path).as_user(&ada).send());

@@ -1,6 +1,6 @@
 //! Rooms: `GET/POST /api/rooms`, `GET/PUT/DELETE /api/rooms/:id`.
 
-use api_tests::{assert_status, create_room, id_of, invite, join, TestApp, User};
+use api_tests::{assert_status, create_room_ok, id_of, invite_ok, join_ok, TestApp, User};
 use serde_json::{json, Value};
 
 fn names(list: &Value) -> Vec<String> {
@@ -41,7 +41,7 @@ fn creating_a_room_makes_the_caller_its_admin() {
 fn a_room_and_its_admin_are_created_together() {
     let app = TestApp::spawn();
     let ada = User::new("Ada");
-    create_room(&app, &ada, json!({"name": "General"}));
+    create_room_ok(&app, &ada, json!({"name": "General"}));
     let orphans = app.store().count(
         "SELECT count(*) FROM rooms r WHERE NOT EXISTS \
          (SELECT 1 FROM memberships m WHERE m.room_id = r.id AND m.role = 'admin')",
@@ -113,7 +113,7 @@ fn bodies_must_be_json_objects_of_at_most_64_kib() {
 fn room_names_are_unique_ignoring_case() {
     let app = TestApp::spawn();
     let ada = User::new("Ada");
-    create_room(&app, &ada, json!({"name": "Élan"}));
+    create_room_ok(&app, &ada, json!({"name": "Élan"}));
     for taken in ["élan", "ÉLAN", "E\u{301}lan", "  élan "] {
         app.post("/api/rooms").as_user(&ada).json(json!({"name": taken})).send().assert_error(409, "ROOM_NAME_TAKEN");
     }
@@ -147,10 +147,10 @@ fn listing_is_newest_first_and_shows_public_rooms_and_the_callers_private_ones()
     let app = TestApp::spawn();
     let ada = User::new("Ada");
     let bob = User::new("Bob");
-    create_room(&app, &ada, json!({"name": "first"}));
-    create_room(&app, &ada, json!({"name": "ada-private", "isPrivate": true}));
-    create_room(&app, &bob, json!({"name": "bob-private", "isPrivate": true}));
-    create_room(&app, &bob, json!({"name": "last"}));
+    create_room_ok(&app, &ada, json!({"name": "first"}));
+    create_room_ok(&app, &ada, json!({"name": "ada-private", "isPrivate": true}));
+    create_room_ok(&app, &bob, json!({"name": "bob-private", "isPrivate": true}));
+    create_room_ok(&app, &bob, json!({"name": "last"}));
     let for_ada = app.get("/api/rooms").as_user(&ada).send().json();
     assert_eq!(names(&for_ada), vec!["last", "ada-private", "first"]);
     assert_eq!(for_ada["pagination"], json!({"page": 1, "limit": 20, "total": 3, "hasMore": false}));
@@ -169,10 +169,10 @@ fn listing_is_newest_first_and_shows_public_rooms_and_the_callers_private_ones()
 fn search_matches_name_or_description_literally_and_ignoring_case() {
     let app = TestApp::spawn();
     let ada = User::new("Ada");
-    create_room(&app, &ada, json!({"name": "100% Rust"}));
-    create_room(&app, &ada, json!({"name": "snake_case fans"}));
-    create_room(&app, &ada, json!({"name": "Plain", "description": "All about ÉTÉ and more"}));
-    create_room(&app, &ada, json!({"name": "1000 Rusty nails"}));
+    create_room_ok(&app, &ada, json!({"name": "100% Rust"}));
+    create_room_ok(&app, &ada, json!({"name": "snake_case fans"}));
+    create_room_ok(&app, &ada, json!({"name": "Plain", "description": "All about ÉTÉ and more"}));
+    create_room_ok(&app, &ada, json!({"name": "1000 Rusty nails"}));
     let search = |term: &str| names(&app.get(&format!("/api/rooms?search={term}")).as_user(&ada).send().json());
     assert_eq!(search("100%25"), vec!["100% Rust"]);
     assert_eq!(search("e_c"), vec!["snake_case fans"]);
@@ -192,7 +192,7 @@ fn page_pagination_edges() {
     let app = TestApp::spawn();
     let ada = User::new("Ada");
     for i in 0..6 {
-        create_room(&app, &ada, json!({"name": format!("room-{i}")}));
+        create_room_ok(&app, &ada, json!({"name": format!("room-{i}")}));
     }
     for bad in [
         "page=0",
@@ -225,7 +225,7 @@ fn getting_a_room_checks_the_id_and_visibility() {
     let app = TestApp::spawn();
     let ada = User::new("Ada");
     let eve = User::new("Eve");
-    let private = create_room(&app, &ada, json!({"name": "secret", "isPrivate": true}));
+    let private = create_room_ok(&app, &ada, json!({"name": "secret", "isPrivate": true}));
     let path = format!("/api/rooms/{}", private["id"].as_str().unwrap());
     app.get(&path).as_user(&eve).send().assert_error(404, "NOT_FOUND");
     assert_eq!(app.get(&path).as_user(&ada).send().status, 200);
@@ -234,12 +234,18 @@ fn getting_a_room_checks_the_id_and_visibility() {
     app.get(&format!("/api/rooms/{}", uuid::Uuid::new_v4())).as_user(&ada).send().assert_error(404, "NOT_FOUND");
 }
 
+/// A room named General with a description, and its path.
+fn general(app: &TestApp, admin: &User) -> (Value, String) {
+    let room = create_room_ok(app, admin, json!({"name": "General", "description": "old"}));
+    let path = format!("/api/rooms/{}", id_of(&room));
+    (room, path)
+}
+
 #[test]
-fn updating_a_room_is_partial_and_moves_updated_at() {
+fn an_update_changes_only_the_fields_it_names() {
     let app = TestApp::spawn();
     let ada = User::new("Ada");
-    let room = create_room(&app, &ada, json!({"name": "General", "description": "old"}));
-    let path = format!("/api/rooms/{}", room["id"].as_str().unwrap());
+    let (_, path) = general(&app, &ada);
     let updated = app.put(&path).as_user(&ada).json(json!({"isPrivate": true})).send();
     assert_eq!(updated.status, 200);
     let updated = updated.json()["data"].clone();
@@ -247,31 +253,77 @@ fn updating_a_room_is_partial_and_moves_updated_at() {
         (updated["name"].clone(), updated["description"].clone(), updated["isPrivate"].clone()),
         (json!("General"), json!("old"), json!(true))
     );
+}
+
+#[test]
+fn an_update_moves_updated_at_and_keeps_created_at() {
+    let app = TestApp::spawn();
+    let ada = User::new("Ada");
+    let (room, path) = general(&app, &ada);
+    let updated = app.put(&path).as_user(&ada).json(json!({"isPrivate": true})).send().json()["data"].clone();
     assert!(updated["updatedAt"].as_str().unwrap() > room["updatedAt"].as_str().unwrap());
     assert_eq!(updated["createdAt"], room["createdAt"]);
+}
+
+#[test]
+fn a_null_description_clears_it_and_names_are_trimmed() {
+    let app = TestApp::spawn();
+    let ada = User::new("Ada");
+    let (_, path) = general(&app, &ada);
     let cleared = app.put(&path).as_user(&ada).json(json!({"description": null, "name": " Renamed "})).send().json();
     assert_eq!(
         (cleared["data"]["name"].clone(), cleared["data"]["description"].clone()),
         (json!("Renamed"), Value::Null)
     );
+}
+
+#[test]
+fn an_empty_description_is_stored_as_none() {
+    let app = TestApp::spawn();
+    let ada = User::new("Ada");
+    let (_, path) = general(&app, &ada);
     let empty = app.put(&path).as_user(&ada).json(json!({"description": ""})).send().json();
     assert_eq!(empty["data"]["description"], Value::Null);
+}
+
+#[test]
+fn an_update_needs_at_least_one_field() {
+    let app = TestApp::spawn();
+    let ada = User::new("Ada");
+    let (_, path) = general(&app, &ada);
     app.put(&path).as_user(&ada).json(json!({})).send().assert_error(400, "VALIDATION_ERROR");
+}
+
+#[test]
+fn an_updated_name_is_validated() {
+    let app = TestApp::spawn();
+    let ada = User::new("Ada");
+    let (_, path) = general(&app, &ada);
     app.put(&path).as_user(&ada).json(json!({"name": "x"})).send().assert_error(400, "VALIDATION_ERROR");
-    create_room(&app, &ada, json!({"name": "Other"}));
+}
+
+#[test]
+fn renaming_to_another_rooms_name_in_any_case_is_a_conflict() {
+    let app = TestApp::spawn();
+    let ada = User::new("Ada");
+    let (_, path) = general(&app, &ada);
+    create_room_ok(&app, &ada, json!({"name": "Other"}));
     app.put(&path).as_user(&ada).json(json!({"name": "OTHER"})).send().assert_error(409, "ROOM_NAME_TAKEN");
-    assert_eq!(
-        app.put(&path).as_user(&ada).json(json!({"name": "renamed"})).send().status,
-        200,
-        "its own name in another case is fine"
-    );
+}
+
+#[test]
+fn renaming_to_its_own_name_in_another_case_is_fine() {
+    let app = TestApp::spawn();
+    let ada = User::new("Ada");
+    let (_, path) = general(&app, &ada);
+    assert_eq!(app.put(&path).as_user(&ada).json(json!({"name": "GENERAL"})).send().status, 200);
 }
 
 #[test]
 fn a_deleted_room_is_gone_everywhere_and_frees_its_name() {
     let app = TestApp::spawn();
     let ada = User::new("Ada");
-    let room = create_room(&app, &ada, json!({"name": "Doomed"}));
+    let room = create_room_ok(&app, &ada, json!({"name": "Doomed"}));
     let id = room["id"].as_str().unwrap();
     let path = format!("/api/rooms/{id}");
     let deleted = app.delete(&path).as_user(&ada).send();
@@ -290,7 +342,7 @@ fn a_deleted_room_is_gone_everywhere_and_frees_its_name() {
         .assert_error(404, "NOT_FOUND");
     app.post(&format!("{path}/leave")).as_user(&ada).send().assert_error(404, "NOT_FOUND");
     assert!(names(&app.get("/api/rooms").as_user(&ada).send().json()).is_empty());
-    let reborn = create_room(&app, &ada, json!({"name": "doomed"}));
+    let reborn = create_room_ok(&app, &ada, json!({"name": "doomed"}));
     assert_ne!(reborn["id"], room["id"]);
     let kept = app.store().count("SELECT count(*) FROM rooms WHERE id = ?1 AND deleted_at IS NOT NULL", &[json!(id)]);
     assert_eq!(kept, 1, "soft delete keeps the row for audit");
@@ -301,8 +353,8 @@ fn only_admins_change_or_delete_and_outsiders_of_private_rooms_get_404() {
     let app = TestApp::spawn();
     let ada = User::new("Ada");
     let eve = User::new("Eve");
-    let public = create_room(&app, &ada, json!({"name": "Public"}));
-    let private = create_room(&app, &ada, json!({"name": "Private", "isPrivate": true}));
+    let public = create_room_ok(&app, &ada, json!({"name": "Public"}));
+    let private = create_room_ok(&app, &ada, json!({"name": "Private", "isPrivate": true}));
     let public_path = format!("/api/rooms/{}", public["id"].as_str().unwrap());
     let private_path = format!("/api/rooms/{}", private["id"].as_str().unwrap());
     assert_eq!(app.get(&public_path).as_user(&eve).send().status, 200);
@@ -337,13 +389,13 @@ fn room_authorization_matrix() {
     let outsider = User::new("Outsider");
     // (route, caller) → expected status, for a public and a private room.
     for private in [false, true] {
-        let room = create_room(&app, &admin, json!({"name": format!("matrix-{private}"), "isPrivate": private}));
+        let room = create_room_ok(&app, &admin, json!({"name": format!("matrix-{private}"), "isPrivate": private}));
         let id = id_of(&room);
         if private {
-            invite(&app, &admin, &id, &member);
+            invite_ok(&app, &admin, &id, &member);
         }
-        join(&app, &member, &id);
-        invite(&app, &admin, &id, &invitee);
+        join_ok(&app, &member, &id);
+        invite_ok(&app, &admin, &id, &invitee);
         let path = format!("/api/rooms/{id}");
         let hidden = if private { 404 } else { 403 };
         let table: Vec<(&str, Option<&User>, u16)> = vec![
@@ -375,14 +427,14 @@ fn invitees_see_the_room_and_list_it_with_invited_true() {
     let app = TestApp::spawn();
     let admin = User::new("Admin");
     let guest = User::new("Guest");
-    let room = create_room(&app, &admin, json!({"name": "Hidden", "isPrivate": true}));
-    create_room(&app, &admin, json!({"name": "Open"}));
+    let room = create_room_ok(&app, &admin, json!({"name": "Hidden", "isPrivate": true}));
+    create_room_ok(&app, &admin, json!({"name": "Open"}));
     assert_eq!(names(&app.get("/api/rooms").as_user(&guest).send().json()), vec!["Open"]);
-    invite(&app, &admin, &id_of(&room), &guest);
+    invite_ok(&app, &admin, &id_of(&room), &guest);
     let seen = app.get(&format!("/api/rooms/{}", id_of(&room))).as_user(&guest).send().json();
     assert_eq!((seen["data"]["isMember"].clone(), seen["data"]["role"].clone()), (json!(false), Value::Null));
     assert_eq!(names(&app.get("/api/rooms?invited=true").as_user(&guest).send().json()), vec!["Hidden"]);
-    join(&app, &guest, &id_of(&room));
+    join_ok(&app, &guest, &id_of(&room));
     assert!(
         names(&app.get("/api/rooms?invited=true").as_user(&guest).send().json()).is_empty(),
         "joining consumes the invitation"
@@ -399,7 +451,7 @@ mod host_only {
         let app = TestApp::spawn();
         let ada = User::new("Ada");
         for i in 0..30 {
-            create_room(&app, &ada, json!({"name": format!("room-{i}")}));
+            create_room_ok(&app, &ada, json!({"name": format!("room-{i}")}));
         }
         let (small, one) = app.count_statements(|| app.get("/api/rooms?limit=1").as_user(&ada).send());
         let (large, hundred) = app.count_statements(|| app.get("/api/rooms?limit=100").as_user(&ada).send());
@@ -414,7 +466,7 @@ mod host_only {
         let app = TestApp::spawn();
         assert_eq!(app.get("/ready").send().status, 200);
         let ((), statements) = app.count_statements(|| {
-            create_room(&app, &User::new("Ada"), json!({"name": "General"}));
+            create_room_ok(&app, &User::new("Ada"), json!({"name": "General"}));
         });
         assert_eq!(statements, 4, "BEGIN IMMEDIATE, INSERT room, INSERT admin membership, COMMIT");
     }

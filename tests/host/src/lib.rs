@@ -5,7 +5,9 @@
 //! creates a fresh instance per request (as Spin does), routes requests by Spin's rules with the
 //! headers Spin adds, and provides exactly the Spin interfaces the components import:
 //! `spin:sqlite/sqlite@3.0.0` ([`sqlite`]) and `fermyon:spin/variables@2.0.0` ([`variables`]).
-//! A component importing anything else fails to load.
+//! A component importing anything else fails to load. Before routing it answers what Spin's
+//! HTTP trigger answers itself ([`NoAnswer`], [`spin_refusal`]); where the host and real Spin
+//! were seen to differ, the host was made to do what Spin does.
 //!
 //! Tests call [`App::handle`] in process; `spin-test-host serve` puts the same app behind HTTP.
 

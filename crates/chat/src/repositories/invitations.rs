@@ -1,32 +1,39 @@
 //! `InvitationRepository`: invitations to rooms. Inviting checks, in the statement itself, that
 //! the room is live, the caller is its admin and the invitee is not a member.
 
-use super::memberships::{guarded_write, uuid_at, RoomUserRepository};
-use super::now_sql;
-use crate::db::{Database, DbError, Row};
-use crate::error::{ApiError, Conflict};
+use super::guards::{guarded_write, is_admin, is_member, room_is_live};
+use super::memberships::RoomUserRepository;
+use super::{now_sql, Guarded};
+use crate::access::{moderation_refusal, require_admin, Refusal, RoomAccess};
+use crate::db::{transaction, Database, DbError, FromRow, Row};
 use crate::ids::{RoomId, UserId};
-use crate::membership::{refusal, require_admin, Invitation};
+use crate::membership::Invitation;
 use crate::pagination::PageRequest;
 
 /// `?1` room, `?2` invitee, `?3` inviting admin.
 const INVITE: &str = concat!(
     "INSERT INTO invitations (room_id, user_id, invited_by, created_at) SELECT ?1, ?2, ?3, ",
     now_sql!(),
-    " WHERE EXISTS (SELECT 1 FROM rooms r WHERE r.id = ?1 AND r.deleted_at IS NULL) \
-       AND EXISTS (SELECT 1 FROM memberships c WHERE c.room_id = ?1 AND c.user_id = ?3 AND c.role = 'admin') \
-       AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.room_id = ?1 AND m.user_id = ?2) \
-     ON CONFLICT (room_id, user_id) DO NOTHING \
+    " WHERE ",
+    room_is_live!("?1"),
+    " AND ",
+    is_admin!("?1", "?3"),
+    " AND NOT ",
+    is_member!("?1", "?2"),
+    " ON CONFLICT (room_id, user_id) DO NOTHING \
      RETURNING room_id, user_id, invited_by, created_at"
 );
 
 const FIND_INVITATION: &str =
     "SELECT room_id, user_id, invited_by, created_at FROM invitations WHERE room_id = ?1 AND user_id = ?2";
 
-const REVOKE: &str = "DELETE FROM invitations WHERE room_id = ?1 AND user_id = ?2 \
-       AND EXISTS (SELECT 1 FROM rooms r WHERE r.id = ?1 AND r.deleted_at IS NULL) \
-       AND EXISTS (SELECT 1 FROM memberships c WHERE c.room_id = ?1 AND c.user_id = ?3 AND c.role = 'admin') \
-     RETURNING user_id";
+const REVOKE: &str = concat!(
+    "DELETE FROM invitations WHERE room_id = ?1 AND user_id = ?2 AND ",
+    room_is_live!("?1"),
+    " AND ",
+    is_admin!("?1", "?3"),
+    " RETURNING user_id"
+);
 
 const COUNT_INVITATIONS: &str = "SELECT count(*) AS total FROM invitations WHERE room_id = ?1";
 
@@ -50,33 +57,43 @@ impl<'a> InvitationRepository<'a> {
         InvitationRepository { db }
     }
 
-    /// Invites `invitee`; when nothing was inserted, says why (404, 403, 409 `ALREADY_MEMBER`)
-    /// or finds the invitation that already exists.
-    pub fn invite(&self, room: RoomId, invitee: UserId, admin: UserId) -> Result<InviteOutcome, ApiError> {
+    /// Invites `invitee`. When nothing was inserted, the invitation that already exists is the
+    /// answer if the caller may invite. A refusal (404, 403, 409 `ALREADY_MEMBER`) is worked out
+    /// again inside one transaction with a second try of the insert, so it describes the state
+    /// that insert saw.
+    pub fn invite(&self, room: RoomId, invitee: UserId, admin: UserId) -> Guarded<InviteOutcome> {
         let params = [room.to_string().into(), invitee.to_string().into(), admin.to_string().into()];
-        let insert = |db: &dyn Database| {
-            if let Some(row) = db.execute(INVITE, &params)?.first() {
-                return Ok(Some(InviteOutcome::Invited(invitation(row)?)));
+        let invite_or_find = |db: &dyn Database| -> Guarded<Option<InviteOutcome>> {
+            if let Some(invited) = db.execute(INVITE, &params)?.decode_first()? {
+                return Ok(Ok(Some(InviteOutcome::Invited(invited))));
             }
-            // Nothing inserted: the invitation that exists is the answer, if the caller may invite.
-            let access = require_admin(RoomUserRepository::new(db).access_with_target(room, admin, invitee)?)?;
-            if access.target_is_member() {
-                return Err(ApiError::Conflict(Conflict::AlreadyMember));
+            let access = require_admin(RoomUserRepository::new(db).access_with_target(room, admin, invitee)?);
+            match access {
+                Err(refusal) => Ok(Err(refusal)),
+                Ok(access) if access.target_is_member() => Ok(Err(Refusal::AlreadyMember)),
+                Ok(_) => {
+                    let existing = db.execute(FIND_INVITATION, &params[..2])?;
+                    Ok(Ok(existing.decode_first()?.map(InviteOutcome::AlreadyInvited)))
+                }
             }
-            let existing = db.execute(FIND_INVITATION, &[room.to_string().into(), invitee.to_string().into()])?;
-            Ok(existing.first().map(invitation).transpose()?.map(InviteOutcome::AlreadyInvited))
         };
-        let explain = |_: &dyn Database| Ok(ApiError::Internal("invitation neither inserted nor found".into()));
-        guarded_write(self.db, insert, explain)
+        if let Ok(Some(outcome)) = invite_or_find(self.db)? {
+            return Ok(Ok(outcome));
+        }
+        transaction(self.db, |tx| match invite_or_find(tx)? {
+            Ok(Some(outcome)) => Ok(Ok(outcome)),
+            Err(refusal) => Ok(Err(refusal)),
+            Ok(None) => Err(DbError::Other("an invitation was neither inserted nor found".into())),
+        })
     }
 
     /// Revokes `invitee`'s invitation; when nothing matched, says why (404, 403).
-    pub fn revoke(&self, room: RoomId, invitee: UserId, admin: UserId) -> Result<(), ApiError> {
+    pub fn revoke(&self, room: RoomId, invitee: UserId, admin: UserId) -> Guarded<()> {
         let params = [room.to_string().into(), invitee.to_string().into(), admin.to_string().into()];
         let revoke = |db: &dyn Database| Ok(db.execute(REVOKE, &params)?.first().map(|_| ()));
         let explain = |db: &dyn Database| {
             let access = RoomUserRepository::new(db).access_with_target(room, admin, invitee)?;
-            Ok(refusal(access, |a| a.target_invited, false))
+            Ok(moderation_refusal(access, RoomAccess::target_is_invited, false))
         };
         guarded_write(self.db, revoke, explain)
     }
@@ -84,21 +101,23 @@ impl<'a> InvitationRepository<'a> {
     /// One page of the room's pending invitations, oldest first, and how many there are.
     pub fn list(&self, room: RoomId, page: PageRequest) -> Result<(Vec<Invitation>, u64), DbError> {
         let total = self.db.execute(COUNT_INVITATIONS, &[room.to_string().into()])?;
-        let total = total.first().map_or(Ok(0), |row| row.integer(0))?;
+        let total: i64 = total.first().map_or(Ok(0), |row| row.get("total"))?;
         let rows = self.db.execute(
             LIST_INVITATIONS,
             &[room.to_string().into(), i64::from(page.limit).into(), page.offset().into()],
         )?;
-        let invitations = rows.iter().map(invitation).collect::<Result<Vec<_>, _>>()?;
+        let invitations = rows.decode()?;
         Ok((invitations, u64::try_from(total).unwrap_or(0)))
     }
 }
 
-fn invitation(row: Row<'_>) -> Result<Invitation, DbError> {
-    Ok(Invitation {
-        room_id: RoomId(uuid_at(row, 0)?),
-        user_id: UserId(uuid_at(row, 1)?),
-        invited_by: UserId(uuid_at(row, 2)?),
-        created_at: row.text(3)?.to_owned(),
-    })
+impl FromRow for Invitation {
+    fn from_row(row: Row<'_>) -> Result<Self, DbError> {
+        Ok(Invitation {
+            room_id: row.get("room_id")?,
+            user_id: row.get("user_id")?,
+            invited_by: row.get("invited_by")?,
+            created_at: row.get("created_at")?,
+        })
+    }
 }

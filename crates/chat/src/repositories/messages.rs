@@ -4,13 +4,14 @@
 //! repeat a message however many share a timestamp. A page is one range scan of the
 //! `(room_id, seq)` index.
 
-use super::memberships::uuid_at;
-use super::now_sql;
+use super::guards::{guarded_write, is_admin, is_member, room_is_live, room_is_visible_to};
+use super::memberships::RoomUserRepository;
+use super::{now_sql, Guarded};
+use crate::access::{message_delete_refusal, require_member, send_refusal, Refusal};
 use crate::auth::Caller;
-use crate::db::{transaction, Database, DbError, Row};
-use crate::error::{ApiError, Conflict};
+use crate::db::{transaction, Database, DbError, FromRow, Row};
 use crate::ids::{MessageId, RoomId, UserId};
-use crate::messages::{Attachment, Message, MessageKind, NewMessage, PageStart};
+use crate::messages::{Attachment, Message, NewMessage, PageStart};
 
 /// Message columns; content and attachment are never read back once the message is deleted.
 macro_rules! message_columns {
@@ -51,9 +52,11 @@ const INSERT_MESSAGE: &str = concat!(
        attachment_mime_type, attachment_size, created_at) \
      SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ",
     now_sql!(),
-    " WHERE EXISTS (SELECT 1 FROM rooms r WHERE r.id = ?2 AND r.deleted_at IS NULL) \
-       AND EXISTS (SELECT 1 FROM memberships me WHERE me.room_id = ?2 AND me.user_id = ?3) \
-     RETURNING seq, created_at"
+    " WHERE ",
+    room_is_live!("?2"),
+    " AND ",
+    is_member!("?2", "?3"),
+    " RETURNING seq, created_at"
 );
 
 /// Keys are kept 24 hours; each sender's older keys go when they next send with a key.
@@ -76,13 +79,11 @@ const INSERT_IDEMPOTENCY_KEY: &str = concat!(
 const SOFT_DELETE: &str = concat!(
     "UPDATE messages SET deleted_at = coalesce(deleted_at, ",
     now_sql!(),
-    "), deleted_by = coalesce(deleted_by, ?3) \
-     WHERE room_id = ?1 AND id = ?2 \
-       AND EXISTS (SELECT 1 FROM rooms r WHERE r.id = ?1 AND r.deleted_at IS NULL AND (r.is_private = 0 \
-         OR EXISTS (SELECT 1 FROM memberships v WHERE v.room_id = ?1 AND v.user_id = ?3) \
-         OR EXISTS (SELECT 1 FROM invitations i WHERE i.room_id = ?1 AND i.user_id = ?3))) \
-       AND (author_id = ?3 OR EXISTS (SELECT 1 FROM memberships a WHERE a.room_id = ?1 AND a.user_id = ?3 AND a.role = 'admin')) \
-     RETURNING id"
+    "), deleted_by = coalesce(deleted_by, ?3) WHERE room_id = ?1 AND id = ?2 AND ",
+    room_is_visible_to!("?1", "?3"),
+    " AND (author_id = ?3 OR ",
+    is_admin!("?1", "?3"),
+    ") RETURNING id"
 );
 
 /// Moves a member's read marker forward, never back.
@@ -105,8 +106,6 @@ pub enum SendOutcome {
     Created(Message),
     /// A retry with the same `Idempotency-Key` and body: the original message.
     Replayed(Message),
-    /// The author is not a member of a live room (nothing was written).
-    NotAllowed,
 }
 
 /// Owns all message SQL.
@@ -127,8 +126,8 @@ impl<'a> MessageRepository<'a> {
             PageStart::After(seq) => (NEWER_PAGE, seq, false),
         };
         let rows = self.db.execute(sql, &[room.to_string().into(), bound.into(), (i64::from(limit) + 1).into()])?;
-        let oldest_seq = rows.first().map(|row| row.optional_integer(13)).transpose()?.flatten();
-        let mut messages = rows.iter().map(message).collect::<Result<Vec<_>, _>>()?;
+        let oldest_seq: Option<i64> = rows.first().map(|row| row.get("oldest_seq")).transpose()?.flatten();
+        let mut messages: Vec<Message> = rows.decode()?;
         let has_more = messages.len() > limit as usize;
         messages.truncate(limit as usize);
         if newest_first {
@@ -143,51 +142,59 @@ impl<'a> MessageRepository<'a> {
 
     pub fn find(&self, room: RoomId, id: MessageId) -> Result<Option<Message>, DbError> {
         let rows = self.db.execute(FIND_MESSAGE, &[room.to_string().into(), id.to_string().into()])?;
-        rows.first().map(message).transpose()
+        rows.decode_first()
     }
 
-    /// Sends `message` as `author`. With an idempotency key, a retry returns the original message
-    /// and a different body under the same key is a 409; the check and the write share one
-    /// transaction, so concurrent retries create one message.
+    /// Sends `message` as `author`, a member of the live room (404, 403 `NOT_MEMBER` otherwise).
+    /// With an idempotency key, a retry returns the original message and a different body under
+    /// the same key is 409 `IDEMPOTENCY_CONFLICT`; membership, the key and the write share one
+    /// transaction, so concurrent retries create one message and only members replay a key.
     pub fn create(
         &self,
         room: RoomId,
         author: &Caller,
         message: &NewMessage,
         idempotency_key: Option<&str>,
-    ) -> Result<SendOutcome, ApiError> {
+    ) -> Guarded<SendOutcome> {
         let Some(key) = idempotency_key else {
-            return self.insert(room, author, message);
+            let insert = |db: &dyn Database| MessageRepository::new(db).insert(room, author, message);
+            let explain =
+                |db: &dyn Database| Ok(send_refusal(RoomUserRepository::new(db).access(room, author.user_id)?));
+            return Ok(guarded_write(self.db, insert, explain)?.map(SendOutcome::Created));
         };
         let digest = message.digest();
         let key_params = [author.user_id.to_string().into(), room.to_string().into(), key.into()];
         transaction(self.db, |tx| {
+            if let Err(refusal) = require_member(RoomUserRepository::new(tx).access(room, author.user_id)?) {
+                return Ok(Err(refusal));
+            }
             tx.execute(PURGE_EXPIRED_KEYS, &key_params[..1])?;
             let repository = MessageRepository::new(tx);
             if let Some(row) = tx.execute(FIND_IDEMPOTENCY_KEY, &key_params)?.first() {
-                if row.text(0)? != digest {
-                    return Err(ApiError::Conflict(Conflict::IdempotencyConflict));
+                if row.get::<&str>("request_hash")? != digest {
+                    return Ok(Err(Refusal::IdempotencyConflict));
                 }
-                let original = MessageId(uuid_at(row, 1)?);
+                let original: MessageId = row.get("message_id")?;
                 return match repository.find(room, original)? {
-                    Some(found) => Ok(SendOutcome::Replayed(found)),
-                    None => Err(ApiError::Internal(format!("idempotency key names missing message {original}"))),
+                    Some(found) => Ok(Ok(SendOutcome::Replayed(found))),
+                    None => Err(DbError::Other(format!("idempotency key names missing message {original}"))),
                 };
             }
-            let outcome = repository.insert(room, author, message)?;
-            if let SendOutcome::Created(created) = &outcome {
-                let mut params = key_params.to_vec();
-                params.push(digest.clone().into());
-                params.push(created.id.to_string().into());
-                tx.execute(INSERT_IDEMPOTENCY_KEY, &params)?;
-            }
-            Ok(outcome)
+            let Some(created) = repository.insert(room, author, message)? else {
+                return Err(DbError::Other("a member's insert matched no row inside its transaction".into()));
+            };
+            let mut params = key_params.to_vec();
+            params.push(digest.clone().into());
+            params.push(created.id.to_string().into());
+            tx.execute(INSERT_IDEMPOTENCY_KEY, &params)?;
+            Ok(Ok(SendOutcome::Created(created)))
         })
     }
 
-    fn insert(&self, room: RoomId, author: &Caller, message: &NewMessage) -> Result<SendOutcome, ApiError> {
+    /// The guarded insert: `None` when the author is not a member of the live room.
+    fn insert(&self, room: RoomId, author: &Caller, message: &NewMessage) -> Result<Option<Message>, DbError> {
         let id = MessageId::new_random();
-        let attachment = message.attachment.as_ref();
+        let attachment = message.attachment();
         let rows = self.db.execute(
             INSERT_MESSAGE,
             &[
@@ -195,8 +202,8 @@ impl<'a> MessageRepository<'a> {
                 room.to_string().into(),
                 author.user_id.to_string().into(),
                 author.display_name.clone().into(),
-                message.kind.as_str().into(),
-                message.content.clone().into(),
+                message.kind().as_str().into(),
+                message.content().into(),
                 attachment.map(|a| a.url.clone()).into(),
                 attachment.map(|a| a.name.clone()).into(),
                 attachment.map(|a| a.mime_type.clone()).into(),
@@ -204,30 +211,35 @@ impl<'a> MessageRepository<'a> {
             ],
         )?;
         let Some(row) = rows.first() else {
-            return Ok(SendOutcome::NotAllowed);
+            return Ok(None);
         };
-        Ok(SendOutcome::Created(Message {
+        Ok(Some(Message {
             id,
             room_id: room,
             author_id: author.user_id,
             author_name: author.display_name.clone(),
-            kind: message.kind,
-            content: message.content.clone(),
-            attachment: message.attachment.clone(),
-            created_at: row.text(1)?.to_owned(),
+            kind: message.kind(),
+            content: message.content().map(str::to_owned),
+            attachment: message.attachment().cloned(),
+            created_at: row.get("created_at")?,
             deleted: false,
             deleted_at: None,
-            seq: row.integer(0)?,
+            seq: row.get("seq")?,
         }))
     }
 
-    /// Soft-deletes the message if `caller` is its author or an admin of the live room; `false`
-    /// when nothing matched. The content stays in the store for audit and is never served again.
-    pub fn soft_delete(&self, room: RoomId, id: MessageId, caller: UserId) -> Result<bool, DbError> {
-        let rows = self
-            .db
-            .execute(SOFT_DELETE, &[room.to_string().into(), id.to_string().into(), caller.to_string().into()])?;
-        Ok(!rows.is_empty())
+    /// Soft-deletes the message if `caller` sees the live room and is the message's author or
+    /// an admin; otherwise the refusal (404 for the room or the message, 403). The content
+    /// stays in the store for audit and is never served again.
+    pub fn soft_delete(&self, room: RoomId, id: MessageId, caller: UserId) -> Guarded<()> {
+        let params = [room.to_string().into(), id.to_string().into(), caller.to_string().into()];
+        let delete = |db: &dyn Database| Ok(db.execute(SOFT_DELETE, &params)?.first().map(|_| ()));
+        let explain = |db: &dyn Database| {
+            let access = RoomUserRepository::new(db).access(room, caller)?;
+            let author = MessageRepository::new(db).find(room, id)?.map(|m| m.author_id);
+            Ok(message_delete_refusal(access, author, caller))
+        };
+        guarded_write(self.db, delete, explain)
     }
 
     /// Moves `user`'s read marker in `room` forward to `seq` (never backwards).
@@ -237,30 +249,31 @@ impl<'a> MessageRepository<'a> {
     }
 }
 
-fn message(row: Row<'_>) -> Result<Message, DbError> {
-    let kind = row.text(5)?;
-    let kind = MessageKind::parse(kind).ok_or_else(|| DbError::Decode(format!("message kind {kind}")))?;
-    let deleted_at = row.optional_text(12)?.map(str::to_owned);
-    let attachment = match row.optional_text(7)? {
-        Some(url) if deleted_at.is_none() => Some(Attachment {
-            url: url.to_owned(),
-            name: row.text(8)?.to_owned(),
-            mime_type: row.text(9)?.to_owned(),
-            size: row.integer(10)?,
-        }),
-        _ => None,
-    };
-    Ok(Message {
-        seq: row.integer(0)?,
-        id: MessageId(uuid_at(row, 1)?),
-        room_id: RoomId(uuid_at(row, 2)?),
-        author_id: UserId(uuid_at(row, 3)?),
-        author_name: row.optional_text(4)?.map(str::to_owned),
-        kind,
-        content: if deleted_at.is_none() { row.optional_text(6)?.map(str::to_owned) } else { None },
-        attachment,
-        created_at: row.text(11)?.to_owned(),
-        deleted: deleted_at.is_some(),
-        deleted_at,
-    })
+/// Reads [`message_columns!`]; a deleted message decodes to its tombstone.
+impl FromRow for Message {
+    fn from_row(row: Row<'_>) -> Result<Self, DbError> {
+        let deleted_at: Option<String> = row.get("deleted_at")?;
+        let attachment = match row.get::<Option<String>>("attachment_url")? {
+            Some(url) if deleted_at.is_none() => Some(Attachment {
+                url,
+                name: row.get("attachment_name")?,
+                mime_type: row.get("attachment_mime_type")?,
+                size: row.get("attachment_size")?,
+            }),
+            _ => None,
+        };
+        Ok(Message {
+            seq: row.get("seq")?,
+            id: row.get("id")?,
+            room_id: row.get("room_id")?,
+            author_id: row.get("author_id")?,
+            author_name: row.get("author_name")?,
+            kind: row.get("kind")?,
+            content: if deleted_at.is_none() { row.get("content")? } else { None },
+            attachment,
+            created_at: row.get("created_at")?,
+            deleted: deleted_at.is_some(),
+            deleted_at,
+        })
+    }
 }

@@ -1,13 +1,14 @@
 //! Repositories: the only code that speaks SQL. Every statement uses bound parameters, runs on
-//! local SQLite and libSQL alike, and no statement runs inside a loop.
+//! local SQLite and libSQL alike, and no statement runs inside a loop. Rows are decoded by
+//! column name ([`crate::db::FromRow`]). A write the access rules may refuse answers
+//! `Result<Result<T, Refusal>, DbError>`: the store failed, or the write was refused (and why),
+//! worked out in the same statement or transaction (`guards`).
 
+mod guards;
 pub mod invitations;
 pub mod memberships;
 pub mod messages;
 pub mod rooms;
-
-use crate::db::DbError;
-use crate::error::{ApiError, Conflict};
 
 /// The store's clock as the contract's timestamp format (RFC 3339 UTC with milliseconds).
 macro_rules! now_sql {
@@ -17,13 +18,9 @@ macro_rules! now_sql {
 }
 pub(crate) use now_sql;
 
-/// Maps a UNIQUE violation to the route's 409; other failures stay database errors.
-pub(crate) fn on_unique(conflict: Conflict) -> impl FnOnce(DbError) -> ApiError {
-    move |error| match error {
-        DbError::UniqueViolation(_) => ApiError::Conflict(conflict),
-        other => ApiError::Database(other),
-    }
-}
+/// What a write the access rules may refuse answers: the store failed (`Err`), or the write
+/// was done (`Ok(Ok)`) or refused, with the reason (`Ok(Err)`).
+pub type Guarded<T> = Result<Result<T, crate::access::Refusal>, crate::db::DbError>;
 
 #[cfg(test)]
 mod tests;

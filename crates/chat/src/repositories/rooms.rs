@@ -1,9 +1,11 @@
 //! `RoomRepository`: rooms and the per-caller view of them.
 
-use super::{now_sql, on_unique};
+use super::guards::{guarded_write, is_admin, is_invited, refuse_on_unique};
+use super::memberships::RoomUserRepository;
+use super::{now_sql, Guarded};
+use crate::access::{require_admin, Refusal};
 use crate::auth::Caller;
-use crate::db::{transaction, Database, DbError, Row, SqlValue};
-use crate::error::{ApiError, Conflict};
+use crate::db::{transaction, Database, DbError, FromRow, Row, SqlValue};
 use crate::ids::{RoomId, UserId};
 use crate::pagination::PageRequest;
 use crate::rooms::{NewRoom, Role, RoomChanges, RoomFilter, RoomView};
@@ -14,27 +16,33 @@ use crate::text::fold_case;
 /// indexed columns, never a query per room.
 macro_rules! room_view_select {
     () => {
-        "SELECT r.id, r.name, r.description, r.is_private, r.created_by, r.created_at, r.updated_at, \
+        concat!(
+            "SELECT r.id, r.name, r.description, r.is_private, r.created_by, r.created_at, r.updated_at, \
            (SELECT count(*) FROM memberships m WHERE m.room_id = r.id) AS member_count, \
            me.role AS my_role, \
            CASE WHEN me.user_id IS NULL THEN 0 ELSE \
              (SELECT count(*) FROM messages g WHERE g.room_id = r.id AND g.seq > me.last_read_seq \
                 AND g.deleted_at IS NULL AND g.author_id <> ?1) END AS unread_count, \
            (SELECT g.created_at FROM messages g WHERE g.room_id = r.id AND g.deleted_at IS NULL \
-              ORDER BY g.seq DESC LIMIT 1) AS last_message_at, \
-           EXISTS (SELECT 1 FROM invitations i WHERE i.room_id = r.id AND i.user_id = ?1) AS invited \
+              ORDER BY g.seq DESC LIMIT 1) AS last_message_at, ",
+            is_invited!("r.id", "?1"),
+            " AS invited \
          FROM rooms r LEFT JOIN memberships me ON me.room_id = r.id AND me.user_id = ?1 "
+        )
     };
 }
 
 /// The listing's filter: `?2` invited only, `?3` joined only, `?4` folded search text or NULL.
+/// Without `invited`, a listing shows public rooms and the private rooms the caller is in.
 macro_rules! room_list_where {
     () => {
-        "WHERE r.deleted_at IS NULL \
-           AND CASE WHEN ?2 = 1 THEN EXISTS (SELECT 1 FROM invitations i WHERE i.room_id = r.id AND i.user_id = ?1) \
-                    ELSE (r.is_private = 0 OR me.user_id IS NOT NULL) END \
-           AND (?3 = 0 OR me.user_id IS NOT NULL) \
-           AND (?4 IS NULL OR instr(r.name_key, ?4) > 0 OR instr(coalesce(r.description_key, ''), ?4) > 0) "
+        concat!(
+            "WHERE r.deleted_at IS NULL AND CASE WHEN ?2 = 1 THEN ",
+            is_invited!("r.id", "?1"),
+            " ELSE (r.is_private = 0 OR me.user_id IS NOT NULL) END \
+             AND (?3 = 0 OR me.user_id IS NOT NULL) \
+             AND (?4 IS NULL OR instr(r.name_key, ?4) > 0 OR instr(coalesce(r.description_key, ''), ?4) > 0) "
+        )
     };
 }
 
@@ -67,8 +75,7 @@ const INSERT_ADMIN: &str = concat!(
 /// Admin-only changes check the role in the same statement, so a demoted admin cannot slip in.
 macro_rules! by_live_room_admin {
     () => {
-        "WHERE id = ?1 AND deleted_at IS NULL AND EXISTS \
-           (SELECT 1 FROM memberships m WHERE m.room_id = rooms.id AND m.user_id = ?2 AND m.role = 'admin') "
+        concat!("WHERE id = ?1 AND deleted_at IS NULL AND ", is_admin!("?1", "?2"), " ")
     };
 }
 
@@ -102,57 +109,57 @@ impl<'a> RoomRepository<'a> {
     /// The live room `id` as `caller` sees it, whether or not the caller may see it.
     pub fn find(&self, id: RoomId, caller: UserId) -> Result<Option<RoomView>, DbError> {
         let rows = self.db.execute(FIND_ROOM, &[caller.to_string().into(), id.to_string().into()])?;
-        rows.first().map(room_view).transpose()
+        rows.decode_first()
     }
 
     /// One page of the rooms `filter` selects, newest first, and how many there are in all.
     pub fn find_all(&self, filter: &RoomFilter, page: PageRequest) -> Result<(Vec<RoomView>, u64), DbError> {
         let mut params: Vec<SqlValue> = vec![
-            filter.caller.to_string().into(),
-            filter.invited_only.into(),
-            filter.joined_only.into(),
-            filter.search.clone().into(),
+            filter.caller().to_string().into(),
+            filter.invited_only().into(),
+            filter.joined_only().into(),
+            filter.search().into(),
         ];
         let total = self.db.execute(COUNT_ROOMS, &params)?;
-        let total = total.first().map_or(Ok(0), |row| row.integer(0))?;
+        let total: i64 = total.first().map_or(Ok(0), |row| row.get("total"))?;
         params.push(i64::from(page.limit).into());
         params.push(page.offset().into());
         let rows = self.db.execute(LIST_ROOMS, &params)?;
-        let rooms = rows.iter().map(room_view).collect::<Result<Vec<_>, _>>()?;
+        let rooms = rows.decode()?;
         Ok((rooms, u64::try_from(total).unwrap_or(0)))
     }
 
-    /// Creates the room with `creator` as its admin, both or neither: one transaction.
-    pub fn create(&self, room: &NewRoom, creator: &Caller) -> Result<RoomView, ApiError> {
+    /// Creates the room with `creator` as its admin, both or neither: one transaction. A name
+    /// taken (ignoring case) is refused with `ROOM_NAME_TAKEN`.
+    pub fn create(&self, room: &NewRoom, creator: &Caller) -> Guarded<RoomView> {
         let id = RoomId::new_random();
-        let (created_at, updated_at) = transaction(self.db, |tx| {
-            let rows = tx
-                .execute(
-                    INSERT_ROOM,
-                    &[
-                        id.to_string().into(),
-                        room.name.clone().into(),
-                        fold_case(&room.name).into(),
-                        room.description.clone().into(),
-                        room.description.as_deref().map(fold_case).into(),
-                        room.is_private.into(),
-                        creator.user_id.to_string().into(),
-                    ],
-                )
-                .map_err(on_unique(Conflict::RoomNameTaken))?;
-            let row = rows.first().ok_or_else(|| ApiError::Internal("INSERT rooms returned no row".into()))?;
-            let stamps = (row.text(0)?.to_owned(), row.text(1)?.to_owned());
-            tx.execute(
-                INSERT_ADMIN,
-                &[id.to_string().into(), creator.user_id.to_string().into(), creator.display_name.clone().into()],
-            )?;
-            Ok::<_, ApiError>(stamps)
-        })?;
-        Ok(RoomView {
+        let room_params = [
+            id.to_string().into(),
+            room.name().into(),
+            fold_case(room.name()).into(),
+            room.description().into(),
+            room.description().map(fold_case).into(),
+            room.is_private().into(),
+            creator.user_id.to_string().into(),
+        ];
+        let admin_params =
+            [id.to_string().into(), creator.user_id.to_string().into(), creator.display_name.clone().into()];
+        let created = transaction(self.db, |tx| {
+            let rows = tx.execute(INSERT_ROOM, &room_params)?;
+            let row = rows.first().ok_or_else(|| DbError::Other("INSERT rooms returned no row".into()))?;
+            let stamps: (String, String) = (row.get("created_at")?, row.get("updated_at")?);
+            tx.execute(INSERT_ADMIN, &admin_params)?;
+            Ok(Ok(stamps))
+        });
+        let (created_at, updated_at) = match refuse_on_unique(created, Refusal::RoomNameTaken)? {
+            Ok(stamps) => stamps,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        Ok(Ok(RoomView {
             id,
-            name: room.name.clone(),
-            description: room.description.clone(),
-            is_private: room.is_private,
+            name: room.name().to_owned(),
+            description: room.description().map(str::to_owned),
+            is_private: room.is_private(),
             created_by: creator.user_id,
             created_at,
             updated_at,
@@ -162,60 +169,61 @@ impl<'a> RoomRepository<'a> {
             unread_count: 0,
             last_message_at: None,
             invited: false,
-        })
+        }))
     }
 
-    /// Applies `changes` if `admin` is an admin of the live room; `false` when nothing matched.
-    pub fn update(&self, id: RoomId, admin: UserId, changes: &RoomChanges) -> Result<bool, ApiError> {
-        let description = changes.description.clone().flatten();
-        let rows = self
-            .db
-            .execute(
-                UPDATE_ROOM,
-                &[
-                    id.to_string().into(),
-                    admin.to_string().into(),
-                    changes.name.clone().into(),
-                    changes.description.is_some().into(),
-                    description.clone().into(),
-                    changes.name.as_deref().map(fold_case).into(),
-                    description.as_deref().map(fold_case).into(),
-                    changes.is_private.into(),
-                ],
-            )
-            .map_err(on_unique(Conflict::RoomNameTaken))?;
-        Ok(!rows.is_empty())
+    /// Applies `changes` if `admin` is an admin of the live room and answers the room as
+    /// `admin` now sees it; otherwise the refusal (404, 403, 409 `ROOM_NAME_TAKEN`).
+    pub fn update(&self, id: RoomId, admin: UserId, changes: &RoomChanges) -> Guarded<RoomView> {
+        let description = changes.description().flatten();
+        let params = [
+            id.to_string().into(),
+            admin.to_string().into(),
+            changes.name().into(),
+            changes.description().is_some().into(),
+            description.into(),
+            changes.name().map(fold_case).into(),
+            description.map(fold_case).into(),
+            changes.is_private().into(),
+        ];
+        let update = |db: &dyn Database| Ok(db.execute(UPDATE_ROOM, &params)?.first().map(|_| ()));
+        let updated = guarded_write(self.db, update, |db| self.admin_refusal(db, id, admin));
+        if let Err(refusal) = refuse_on_unique(updated, Refusal::RoomNameTaken)? {
+            return Ok(Err(refusal));
+        }
+        Ok(self.find(id, admin)?.ok_or(Refusal::NotFound))
     }
 
-    /// Soft-deletes the live room if `admin` is its admin; `false` when nothing matched.
-    pub fn soft_delete(&self, id: RoomId, admin: UserId) -> Result<bool, DbError> {
-        let rows = self.db.execute(SOFT_DELETE_ROOM, &[id.to_string().into(), admin.to_string().into()])?;
-        Ok(!rows.is_empty())
+    /// Soft-deletes the live room if `admin` is its admin; otherwise the refusal (404, 403).
+    pub fn soft_delete(&self, id: RoomId, admin: UserId) -> Guarded<()> {
+        let params = [id.to_string().into(), admin.to_string().into()];
+        let delete = |db: &dyn Database| Ok(db.execute(SOFT_DELETE_ROOM, &params)?.first().map(|_| ()));
+        guarded_write(self.db, delete, |db| self.admin_refusal(db, id, admin))
+    }
+
+    /// Why an admin-only change of the room was refused.
+    fn admin_refusal(&self, db: &dyn Database, id: RoomId, caller: UserId) -> Result<Option<Refusal>, DbError> {
+        Ok(require_admin(RoomUserRepository::new(db).access(id, caller)?).err())
     }
 }
 
-fn room_view(row: Row<'_>) -> Result<RoomView, DbError> {
-    let id = |index| {
-        let text = row.text(index)?;
-        uuid::Uuid::try_parse(text).map_err(|_| DbError::Decode(format!("column {index}: not a UUID: {text}")))
-    };
-    let role = row
-        .optional_text(8)?
-        .map(|r| Role::parse(r).ok_or_else(|| DbError::Decode(format!("role {r}"))))
-        .transpose()?;
-    Ok(RoomView {
-        id: RoomId(id(0)?),
-        name: row.text(1)?.to_owned(),
-        description: row.optional_text(2)?.map(str::to_owned),
-        is_private: row.boolean(3)?,
-        created_by: UserId(id(4)?),
-        created_at: row.text(5)?.to_owned(),
-        updated_at: row.text(6)?.to_owned(),
-        member_count: row.integer(7)?,
-        is_member: role.is_some(),
-        role,
-        unread_count: row.integer(9)?,
-        last_message_at: row.optional_text(10)?.map(str::to_owned),
-        invited: row.boolean(11)?,
-    })
+impl FromRow for RoomView {
+    fn from_row(row: Row<'_>) -> Result<Self, DbError> {
+        let role: Option<Role> = row.get("my_role")?;
+        Ok(RoomView {
+            id: row.get("id")?,
+            name: row.get("name")?,
+            description: row.get("description")?,
+            is_private: row.get("is_private")?,
+            created_by: row.get("created_by")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+            member_count: row.get("member_count")?,
+            is_member: role.is_some(),
+            role,
+            unread_count: row.get("unread_count")?,
+            last_message_at: row.get("last_message_at")?,
+            invited: row.get("invited")?,
+        })
+    }
 }

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use api_tests::{create_room, id_of, join, send_text, TestApp, User};
+use api_tests::{create_room_ok, id_of, join_ok, send_text_ok, TestApp, User};
 use serde_json::json;
 
 fn arg(name: &str, default: usize) -> usize {
@@ -26,12 +26,12 @@ fn main() {
     let concurrency = arg("--concurrency", 4).clamp(1, 64);
     let app = TestApp::spawn();
     let users: Vec<User> = (0..concurrency).map(|i| User::new(&format!("load{i}"))).collect();
-    let room = id_of(&create_room(&app, &users[0], json!({"name": "Load"})));
+    let room = id_of(&create_room_ok(&app, &users[0], json!({"name": "Load"})));
     for user in &users[1..] {
-        join(&app, user, &room);
+        join_ok(&app, user, &room);
     }
     for i in 0..200 {
-        send_text(&app, &users[0], &room, &format!("warm-up {i}"));
+        send_text_ok(&app, &users[0], &room, &format!("warm-up {i}"));
     }
 
     type Scenario = (&'static str, fn(&TestApp, &User, &str, usize) -> u16);

@@ -5,113 +5,11 @@
 //! (see the README): computed columns are aliased, ids come from `RETURNING`, and the host's
 //! `changes()` / `last_insert_rowid()` are never called (libSQL always answers 0).
 
+mod rows;
+
 use std::fmt;
 
-/// One SQLite value, as Spin's sqlite interface transports it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SqlValue {
-    Integer(i64),
-    Real(f64),
-    Text(String),
-    Blob(Vec<u8>),
-    Null,
-}
-
-impl From<&str> for SqlValue {
-    fn from(value: &str) -> Self {
-        SqlValue::Text(value.to_owned())
-    }
-}
-
-impl From<String> for SqlValue {
-    fn from(value: String) -> Self {
-        SqlValue::Text(value)
-    }
-}
-
-impl From<i64> for SqlValue {
-    fn from(value: i64) -> Self {
-        SqlValue::Integer(value)
-    }
-}
-
-impl From<bool> for SqlValue {
-    fn from(value: bool) -> Self {
-        SqlValue::Integer(i64::from(value))
-    }
-}
-
-impl<T: Into<SqlValue>> From<Option<T>> for SqlValue {
-    fn from(value: Option<T>) -> Self {
-        value.map_or(SqlValue::Null, Into::into)
-    }
-}
-
-/// The rows a statement returned. Columns are read by position: libSQL reformats the names of
-/// unaliased expressions, so positions are the portable way.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Rows {
-    pub rows: Vec<Vec<SqlValue>>,
-}
-
-impl Rows {
-    pub fn first(&self) -> Option<Row<'_>> {
-        self.rows.first().map(|values| Row { values })
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = Row<'_>> {
-        self.rows.iter().map(|values| Row { values })
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-}
-
-/// A borrowed row with typed, fallible accessors: a column of an unexpected type is a
-/// [`DbError::Decode`], never a panic.
-#[derive(Debug, Clone, Copy)]
-pub struct Row<'a> {
-    values: &'a [SqlValue],
-}
-
-impl<'a> Row<'a> {
-    fn value(&self, index: usize) -> Result<&'a SqlValue, DbError> {
-        self.values.get(index).ok_or_else(|| DbError::Decode(format!("no column {index}")))
-    }
-
-    pub fn integer(&self, index: usize) -> Result<i64, DbError> {
-        match self.value(index)? {
-            SqlValue::Integer(n) => Ok(*n),
-            other => Err(DbError::Decode(format!("column {index}: expected integer, got {other:?}"))),
-        }
-    }
-
-    pub fn boolean(&self, index: usize) -> Result<bool, DbError> {
-        Ok(self.integer(index)? != 0)
-    }
-
-    pub fn text(&self, index: usize) -> Result<&'a str, DbError> {
-        match self.value(index)? {
-            SqlValue::Text(s) => Ok(s),
-            other => Err(DbError::Decode(format!("column {index}: expected text, got {other:?}"))),
-        }
-    }
-
-    pub fn optional_text(&self, index: usize) -> Result<Option<&'a str>, DbError> {
-        match self.value(index)? {
-            SqlValue::Null => Ok(None),
-            _ => self.text(index).map(Some),
-        }
-    }
-
-    pub fn optional_integer(&self, index: usize) -> Result<Option<i64>, DbError> {
-        match self.value(index)? {
-            SqlValue::Null => Ok(None),
-            _ => self.integer(index).map(Some),
-        }
-    }
-}
+pub use rows::{Column, FromRow, Row, Rows, SqlValue};
 
 /// What can go wrong talking to the store, classified by what the API should answer.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -236,6 +134,7 @@ impl Database for SpinDatabase {
             })
             .collect();
         let result = self.connection.execute(sql, &params).map_err(from_spin_error)?;
+        let columns = result.columns;
         let rows = result
             .rows
             .into_iter()
@@ -252,7 +151,7 @@ impl Database for SpinDatabase {
                     .collect()
             })
             .collect();
-        Ok(Rows { rows })
+        Ok(Rows { columns, rows })
     }
 }
 
@@ -287,7 +186,8 @@ pub(crate) mod testing {
             use rusqlite::types::{Value, ValueRef};
             let run = || -> rusqlite::Result<Rows> {
                 let mut statement = self.0.prepare(sql)?;
-                let columns = statement.column_count();
+                let names: Vec<String> = statement.column_names().map(str::to_owned).collect();
+                let columns = names.len();
                 let params = params.iter().map(|p| match p {
                     SqlValue::Integer(n) => Value::Integer(*n),
                     SqlValue::Real(x) => Value::Real(*x),
@@ -296,7 +196,7 @@ pub(crate) mod testing {
                     SqlValue::Null => Value::Null,
                 });
                 let mut rows = statement.query(rusqlite::params_from_iter(params))?;
-                let mut out = Rows::default();
+                let mut out = Rows { columns: names, rows: Vec::new() };
                 while let Some(row) = rows.next()? {
                     let values = (0..columns)
                         .map(|i| match row.get_ref(i)? {
@@ -355,15 +255,6 @@ mod tests {
         });
         assert!(matches!(result, Err(DbError::UniqueViolation(_))));
         let rows = db.execute("SELECT count(*) AS n FROM t", &[]).unwrap();
-        assert_eq!(rows.first().unwrap().integer(0).unwrap(), 0);
-    }
-
-    #[test]
-    fn a_column_of_the_wrong_type_is_an_error_not_a_panic() {
-        let rows = Rows { rows: vec![vec![SqlValue::Null]] };
-        let row = rows.first().unwrap();
-        assert!(row.integer(0).is_err());
-        assert!(row.text(3).is_err());
-        assert_eq!(row.optional_text(0).unwrap(), None);
+        assert_eq!(rows.first().unwrap().get::<i64>("n").unwrap(), 0);
     }
 }
