@@ -24,13 +24,7 @@ fn list_messages(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let cursors = CursorCodec::new(api.auth.secret());
     let request = MessagePageRequest::from_query(&api.query(), room, &cursors)?;
-    let access = require_member(RoomUserRepository::new(api.db).access(room, api.caller.user_id)?)?;
-    let messages = MessageRepository::new(api.db);
-    let page = messages.find_page(room, request.start, request.limit)?;
-    // Only a page that reaches past the read marker moves it: polls of read history write nothing.
-    if let Some(newest) = page.messages.last().filter(|m| access.last_read_seq.is_none_or(|read| m.seq > read)) {
-        messages.mark_as_read(room, api.caller.user_id, newest.seq)?;
-    }
+    let page = MessageRepository::new(api.db).read_page(room, api.caller.user_id, request.start, request.limit)??;
     let sent_after = match request.start {
         PageStart::After(_) => api.query().get("after")?.map(str::to_owned),
         _ => None,

@@ -50,8 +50,8 @@ pub(crate) fn post_json(
     Ok((response.status().as_u16(), value))
 }
 
-/// The status of `GET path`, or `None` when nothing answers.
-pub(crate) fn get_status(address: &str, path: &str) -> Option<u16> {
+/// The status and body of `GET path`, or `None` when nothing answers.
+pub(crate) fn get(address: &str, path: &str) -> Option<(u16, Bytes)> {
     let request = http::Request::get(path).header(http::header::HOST, address).body(Bytes::new()).ok()?;
-    send(address, request).ok().map(|response| response.status().as_u16())
+    send(address, request).ok().map(|response| (response.status().as_u16(), response.into_body()))
 }

@@ -117,8 +117,7 @@ impl Deployment {
 impl Drop for Deployment {
     fn drop(&mut self) {
         for server in self.spins.iter_mut().chain(self.sqld.as_mut()) {
-            let _ = server.child.kill();
-            let _ = server.child.wait();
+            stop(&mut server.child);
         }
         if std::thread::panicking() {
             if let Some(directory) = self.directory.take() {
@@ -151,7 +150,7 @@ fn start_spin(
     let binary = spin_binary().expect("CHAT_TEST_MODE needs Spin: set SPIN_BIN or put spin on PATH");
     let name = format!("spin-{index}");
     let state = state_dir(root, &name);
-    start(&name, root, "/health", |address| {
+    start(&name, root, is_spin_health, |address| {
         let mut command = Command::new(&binary);
         command.current_dir(workspace_root()).arg("up").arg("--from").arg(workspace_root().join("spin.toml"));
         command.arg("--listen").arg(address).arg("--state-dir").arg(&state);
@@ -174,17 +173,28 @@ fn start_spin(
 fn start_sqld(root: &Path) -> Server {
     let binary = sqld_binary().expect("CHAT_TEST_MODE=spinkube needs sqld: set SQLD_BIN or put sqld on PATH");
     let data = root.join("sqld-data");
-    start("sqld", root, "/health", |address| {
+    start("sqld", root, is_sqld_health, |address| {
         let mut command = Command::new(&binary);
         command.arg("--http-listen-addr").arg(address).arg("--db-path").arg(&data);
         command
     })
 }
 
+/// The app's `GET /health`: 200 with a JSON body (a server of another test on the same port
+/// would answer otherwise).
+fn is_spin_health(address: &str) -> bool {
+    client::get(address, "/health").is_some_and(|(status, body)| status == 200 && body.starts_with(b"{\"data\""))
+}
+
+/// sqld's `GET /health`: 200 with an empty body.
+fn is_sqld_health(address: &str) -> bool {
+    client::get(address, "/health").is_some_and(|(status, body)| status == 200 && body.is_empty())
+}
+
 /// Starts the process `make_command` builds for a free loopback address and waits until
-/// `health_path` answers 200. A port taken between choosing and binding it makes the process
+/// `healthy` says it answers. A port taken between choosing and binding it makes the process
 /// exit: then it is tried again on another port.
-fn start(name: &str, root: &Path, health_path: &str, make_command: impl Fn(&str) -> Command) -> Server {
+fn start(name: &str, root: &Path, healthy: fn(&str) -> bool, make_command: impl Fn(&str) -> Command) -> Server {
     let output = root.join(format!("{name}.log"));
     let mut last_failure = String::new();
     for _ in 0..START_ATTEMPTS {
@@ -192,14 +202,13 @@ fn start(name: &str, root: &Path, health_path: &str, make_command: impl Fn(&str)
         let log = File::create(&output).expect("creating a process log");
         let mut command = make_command(&address);
         command.stdin(Stdio::null()).stdout(log.try_clone().expect("log handle")).stderr(log);
-        stop_with_parent(&mut command);
+        isolate(&mut command);
         let mut child =
             command.spawn().unwrap_or_else(|e| panic!("starting {name} ({:?}): {e}", command.get_program()));
-        match wait_until_healthy(&mut child, &address, health_path) {
+        match wait_until_healthy(&mut child, &address, healthy) {
             Ok(()) => return Server { name: name.to_owned(), child, address, output },
             Err(failure) => {
-                let _ = child.kill();
-                let _ = child.wait();
+                stop(&mut child);
                 last_failure = format!("{failure}\n{}", tail(&output));
             }
         }
@@ -207,18 +216,18 @@ fn start(name: &str, root: &Path, health_path: &str, make_command: impl Fn(&str)
     panic!("{name} did not start after {START_ATTEMPTS} attempts: {last_failure}");
 }
 
-fn wait_until_healthy(child: &mut Child, address: &str, path: &str) -> Result<(), String> {
+fn wait_until_healthy(child: &mut Child, address: &str, healthy: fn(&str) -> bool) -> Result<(), String> {
     let started = Instant::now();
     while started.elapsed() < START_TIMEOUT {
         if let Ok(Some(status)) = child.try_wait() {
             return Err(format!("exited with {status}"));
         }
-        if client::get_status(address, path) == Some(200) {
+        if healthy(address) {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    Err(format!("http://{address}{path} did not answer 200 within {START_TIMEOUT:?}"))
+    Err(format!("http://{address}/health did not answer within {START_TIMEOUT:?}"))
 }
 
 fn free_loopback_address() -> String {
@@ -226,14 +235,40 @@ fn free_loopback_address() -> String {
     listener.local_addr().expect("a local address").to_string()
 }
 
-/// A test process that dies (a panic in `Drop`, a kill) takes its servers with it.
+/// Each server runs in a process group of its own: `spin up` runs the app in a child process
+/// (`spin trigger http`), which must stop with it. SIGTERM first (`spin up` then stops its
+/// child), SIGKILL for the whole group if that takes too long.
+#[cfg(unix)]
+fn stop(child: &mut Child) {
+    let group = -(child.id() as i32);
+    // SAFETY: kill(2) on the group this module created for the child; no memory is shared.
+    unsafe { libc::kill(group, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: as above; also reaps a trigger process that outlived `spin up`.
+    unsafe { libc::kill(group, libc::SIGKILL) };
+    let _ = child.wait();
+}
+
+#[cfg(not(unix))]
+fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Puts the server in a process group of its own, and makes a test process that dies (a panic
+/// in `Drop`, a kill) take its servers with it: Linux sends SIGTERM when the spawning *thread*
+/// ends, and each test's servers live no longer than its thread, which stops them anyway.
 #[cfg(target_os = "linux")]
-fn stop_with_parent(command: &mut Command) {
+fn isolate(command: &mut Command) {
     use std::os::unix::process::CommandExt;
+    command.process_group(0);
     // SAFETY: prctl is async-signal-safe and touches only the child being set up.
     unsafe {
         command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == 0 {
                 Ok(())
             } else {
                 Err(std::io::Error::last_os_error())
@@ -242,8 +277,14 @@ fn stop_with_parent(command: &mut Command) {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
-fn stop_with_parent(_command: &mut Command) {}
+#[cfg(all(unix, not(target_os = "linux")))]
+fn isolate(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    command.process_group(0);
+}
+
+#[cfg(not(unix))]
+fn isolate(_command: &mut Command) {}
 
 fn tail(path: &Path) -> String {
     let Ok(mut file) = File::open(path) else { return String::new() };

@@ -119,7 +119,7 @@ impl<'a> MessageRepository<'a> {
     }
 
     /// One page of `room`'s history: a single indexed range scan of `limit + 1` rows.
-    pub fn find_page(&self, room: RoomId, start: PageStart, limit: u32) -> Result<MessagePage, DbError> {
+    fn find_page(&self, room: RoomId, start: PageStart, limit: u32) -> Result<MessagePage, DbError> {
         let (sql, bound, newest_first) = match start {
             PageStart::Newest => (OLDER_PAGE, i64::MAX, true),
             PageStart::Before(seq) => (OLDER_PAGE, seq, true),
@@ -138,6 +138,21 @@ impl<'a> MessageRepository<'a> {
             _ => false,
         };
         Ok(MessagePage { messages, has_more, has_older })
+    }
+
+    /// A member reads a page of `room`'s history (404, 403 `NOT_MEMBER` otherwise). A page that
+    /// reaches past the reader's marker moves it to the page's newest message; polls of history
+    /// already read write nothing.
+    pub fn read_page(&self, room: RoomId, reader: UserId, start: PageStart, limit: u32) -> Guarded<MessagePage> {
+        let access = match require_member(RoomUserRepository::new(self.db).access(room, reader)?) {
+            Ok(access) => access,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let page = self.find_page(room, start, limit)?;
+        if let Some(newest) = page.messages.last().filter(|m| access.last_read_seq.is_none_or(|read| m.seq > read)) {
+            self.mark_as_read(room, reader, newest.seq)?;
+        }
+        Ok(Ok(page))
     }
 
     pub fn find(&self, room: RoomId, id: MessageId) -> Result<Option<Message>, DbError> {
@@ -243,7 +258,7 @@ impl<'a> MessageRepository<'a> {
     }
 
     /// Moves `user`'s read marker in `room` forward to `seq` (never backwards).
-    pub fn mark_as_read(&self, room: RoomId, user: UserId, seq: i64) -> Result<(), DbError> {
+    fn mark_as_read(&self, room: RoomId, user: UserId, seq: i64) -> Result<(), DbError> {
         self.db.execute(MARK_AS_READ, &[room.to_string().into(), user.to_string().into(), seq.into()])?;
         Ok(())
     }

@@ -107,11 +107,11 @@ fn history_pages_follow_the_store_sequence() {
         let message = text_message(&format!("m{i}"));
         assert!(matches!(messages.create(id, &ada, &message, None), Ok(Ok(SendOutcome::Created(_)))));
     }
-    let newest = messages.find_page(id, PageStart::Newest, 2).unwrap();
+    let newest = messages.read_page(id, ada.user_id, PageStart::Newest, 2).unwrap().unwrap();
     let contents: Vec<_> = newest.messages.iter().map(|m| m.content.clone().unwrap()).collect();
     assert_eq!(contents, ["m3", "m4"]);
     assert!(newest.has_more && newest.has_older);
-    let older = messages.find_page(id, PageStart::Before(newest.messages[0].seq), 10).unwrap();
+    let older = messages.read_page(id, ada.user_id, PageStart::Before(newest.messages[0].seq), 10).unwrap().unwrap();
     assert_eq!(older.messages.len(), 3);
     assert!(!older.has_more && !older.has_older);
 }
