@@ -82,20 +82,48 @@ fn leaving_a_room_you_are_not_in_is_a_conflict() {
 }
 
 #[test]
-fn the_last_admin_can_never_leave_be_demoted_or_removed() {
+fn the_last_admin_cannot_leave() {
     let app = TestApp::spawn();
-    let admin = User::new("Admin");
-    let bob = User::new("Bob");
-    let room = create_room_ok(&app, &admin, json!({"name": "Lobby"}));
-    join_ok(&app, &bob, &id_of(&room));
-    let admin_path = room_path(&room, &format!("/members/{}", admin.id));
-    app.post(&room_path(&room, "/leave")).as_user(&admin).send().assert_error(409, "LAST_ADMIN");
-    app.put(&admin_path).as_user(&admin).json(json!({"role": "member"})).send().assert_error(409, "LAST_ADMIN");
-    app.delete(&admin_path).as_user(&admin).send().assert_error(409, "LAST_ADMIN");
-    // Promote someone, then the former last admin may step down.
-    app.put(&room_path(&room, &format!("/members/{}", bob.id))).as_user(&admin).json(json!({"role": "admin"})).send();
-    assert_eq!(app.put(&admin_path).as_user(&admin).json(json!({"role": "member"})).send().status, 200);
-    app.post(&room_path(&room, "/leave")).as_user(&bob).send().assert_error(409, "LAST_ADMIN");
+    let lobby = Lobby::open(&app);
+    app.post(&room_path(&lobby.room, "/leave")).as_user(&lobby.admin).send().assert_error(409, "LAST_ADMIN");
+}
+
+#[test]
+fn the_last_admin_cannot_be_demoted() {
+    let app = TestApp::spawn();
+    let lobby = Lobby::open(&app);
+    app.put(&lobby.member_path(&lobby.admin))
+        .as_user(&lobby.admin)
+        .json(json!({"role": "member"}))
+        .send()
+        .assert_error(409, "LAST_ADMIN");
+}
+
+#[test]
+fn the_last_admin_cannot_be_removed() {
+    let app = TestApp::spawn();
+    let lobby = Lobby::open(&app);
+    app.delete(&lobby.member_path(&lobby.admin)).as_user(&lobby.admin).send().assert_error(409, "LAST_ADMIN");
+}
+
+#[test]
+fn an_admin_steps_down_once_another_admin_exists() {
+    let app = TestApp::spawn();
+    let lobby = Lobby::open(&app);
+    let promoted = app.put(&lobby.member_path(&lobby.bob)).as_user(&lobby.admin).json(json!({"role": "admin"})).send();
+    assert_eq!(promoted.status, 200);
+    let stepped_down =
+        app.put(&lobby.member_path(&lobby.admin)).as_user(&lobby.admin).json(json!({"role": "member"})).send();
+    assert_eq!(stepped_down.status, 200);
+}
+
+#[test]
+fn the_new_last_admin_cannot_leave_after_the_old_one_stepped_down() {
+    let app = TestApp::spawn();
+    let lobby = Lobby::open(&app);
+    app.put(&lobby.member_path(&lobby.bob)).as_user(&lobby.admin).json(json!({"role": "admin"})).send();
+    app.put(&lobby.member_path(&lobby.admin)).as_user(&lobby.admin).json(json!({"role": "member"})).send();
+    app.post(&room_path(&lobby.room, "/leave")).as_user(&lobby.bob).send().assert_error(409, "LAST_ADMIN");
 }
 
 #[test]
