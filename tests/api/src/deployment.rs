@@ -103,7 +103,7 @@ impl Deployment {
     pub(crate) fn component_logs(&self) -> String {
         let mut logs = String::new();
         for spin in &self.spins {
-            let Ok(entries) = std::fs::read_dir(state_dir(&self.root, &spin.name).join("logs")) else { continue };
+            let Ok(entries) = std::fs::read_dir(self.root.join(&spin.name).join("logs")) else { continue };
             let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
             files.sort();
             for file in files {
@@ -137,10 +137,6 @@ impl Drop for Deployment {
     }
 }
 
-fn state_dir(root: &Path, name: &str) -> PathBuf {
-    root.join(name)
-}
-
 fn start_spin(
     root: &Path,
     index: usize,
@@ -149,7 +145,7 @@ fn start_spin(
 ) -> Server {
     let binary = spin_binary().expect("CHAT_TEST_MODE needs Spin: set SPIN_BIN or put spin on PATH");
     let name = format!("spin-{index}");
-    let state = state_dir(root, &name);
+    let state = root.join(&name);
     start(&name, root, is_spin_health, |address| {
         let mut command = Command::new(&binary);
         command.current_dir(workspace_root()).arg("up").arg("--from").arg(workspace_root().join("spin.toml"));

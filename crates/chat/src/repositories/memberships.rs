@@ -5,7 +5,7 @@
 
 use super::guards::{guarded_write, is_admin, is_invited, keeps_an_admin, room_is_live};
 use super::{now_sql, Guarded};
-use crate::access::{leave_refusal, moderation_refusal, RoomAccess};
+use crate::access::{leave_refusal, moderation_refusal, Refusal, RoomAccess};
 use crate::auth::Caller;
 use crate::db::{transaction, Database, DbError, FromRow, Row};
 use crate::ids::{RoomId, UserId};
@@ -125,21 +125,29 @@ impl<'a> RoomUserRepository<'a> {
     /// Removes `target` from the room: the target itself or an admin. Refusals follow the
     /// contract (404, 403, 409 `LAST_ADMIN`).
     pub fn remove(&self, room: RoomId, target: UserId, caller: UserId) -> Guarded<()> {
-        let params = [room.to_string().into(), target.to_string().into(), caller.to_string().into()];
-        let remove = |db: &dyn Database| Ok(db.execute(REMOVE_MEMBER, &params)?.first().map(|_| ()));
-        let explain = |db: &dyn Database| {
-            let access = RoomUserRepository::new(db).access_with_target(room, caller, target)?;
-            Ok(moderation_refusal(access, RoomAccess::target_is_member, target == caller))
-        };
-        guarded_write(self.db, remove, explain)
+        self.remove_explained(room, target, caller, |access| {
+            moderation_refusal(access, RoomAccess::target_is_member, target == caller)
+        })
     }
 
     /// The caller leaves the room. As `remove` by oneself, except that a caller who can see the
     /// room but is not in it gets 409 `NOT_MEMBER`.
     pub fn leave(&self, room: RoomId, caller: UserId) -> Guarded<()> {
-        let params = [room.to_string().into(), caller.to_string().into(), caller.to_string().into()];
+        self.remove_explained(room, caller, caller, leave_refusal)
+    }
+
+    /// The guarded `REMOVE_MEMBER`, a refusal explained by `refusal` from the caller's access.
+    fn remove_explained(
+        &self,
+        room: RoomId,
+        target: UserId,
+        caller: UserId,
+        refusal: impl FnOnce(Option<RoomAccess>) -> Option<Refusal>,
+    ) -> Guarded<()> {
+        let params = [room.to_string().into(), target.to_string().into(), caller.to_string().into()];
         let remove = |db: &dyn Database| Ok(db.execute(REMOVE_MEMBER, &params)?.first().map(|_| ()));
-        let explain = |db: &dyn Database| Ok(leave_refusal(RoomUserRepository::new(db).access(room, caller)?));
+        let explain =
+            |db: &dyn Database| Ok(refusal(RoomUserRepository::new(db).access_with_target(room, caller, target)?));
         guarded_write(self.db, remove, explain)
     }
 
