@@ -36,17 +36,22 @@ fn room_with(app: &TestApp, admin: &User) -> String {
 }
 
 #[test]
-fn sending_a_text_message() {
+fn a_sent_message_answers_201_with_its_location() {
     let app = TestApp::spawn();
     let ada = User::new("Ada");
     let room = room_with(&app, &ada);
-    let response = app.post(&messages_path(&room, "")).as_user(&ada).json(json!({"content": "  hello  "})).send();
+    let response = app.post(&messages_path(&room, "")).as_user(&ada).json(json!({"content": "hello"})).send();
     assert_eq!(response.status, 201);
-    let message = response.json()["data"].clone();
-    assert_eq!(
-        response.header("location").unwrap(),
-        format!("/api/rooms/{room}/messages/{}", message["id"].as_str().unwrap())
-    );
+    let id = response.json()["data"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(response.header("location").unwrap(), format!("/api/rooms/{room}/messages/{id}"));
+}
+
+#[test]
+fn a_text_message_is_trimmed_and_attributed_to_its_author() {
+    let app = TestApp::spawn();
+    let ada = User::new("Ada");
+    let room = room_with(&app, &ada);
+    let message = send_text_ok(&app, &ada, &room, "  hello  ");
     assert_eq!(message["roomId"], room.as_str());
     assert_eq!(message["authorId"], ada.id.as_str());
     assert_eq!(message["authorName"], "Ada");
@@ -55,10 +60,24 @@ fn sending_a_text_message() {
     assert_eq!(message["attachment"], Value::Null);
     assert_eq!(message["deleted"], false);
     assert_eq!(message["deletedAt"], Value::Null);
-    let fetched = app.get(&message_path(&room, &message)).as_user(&ada).send();
-    assert_eq!(fetched.json()["data"], message);
-    let seen = room_view_ok(&app, &ada, &room);
-    assert_eq!(seen["lastMessageAt"], message["createdAt"]);
+}
+
+#[test]
+fn a_sent_message_reads_back_unchanged() {
+    let app = TestApp::spawn();
+    let ada = User::new("Ada");
+    let room = room_with(&app, &ada);
+    let message = send_text_ok(&app, &ada, &room, "hello");
+    assert_eq!(app.get(&message_path(&room, &message)).as_user(&ada).send().json()["data"], message);
+}
+
+#[test]
+fn sending_moves_the_rooms_last_message_at() {
+    let app = TestApp::spawn();
+    let ada = User::new("Ada");
+    let room = room_with(&app, &ada);
+    let message = send_text_ok(&app, &ada, &room, "hello");
+    assert_eq!(room_view_ok(&app, &ada, &room)["lastMessageAt"], message["createdAt"]);
 }
 
 #[test]

@@ -349,24 +349,38 @@ fn a_deleted_room_is_gone_everywhere_and_frees_its_name() {
 }
 
 #[test]
-fn only_admins_change_or_delete_and_outsiders_of_private_rooms_get_404() {
+fn a_public_room_is_readable_but_only_its_admins_change_or_delete_it() {
+    let app = TestApp::spawn();
+    let eve = User::new("Eve");
+    let public = create_room_ok(&app, &User::new("Ada"), json!({"name": "Public"}));
+    let path = format!("/api/rooms/{}", id_of(&public));
+    assert_eq!(app.get(&path).as_user(&eve).send().status, 200);
+    app.put(&path).as_user(&eve).json(json!({"name": "Mine"})).send().assert_error(403, "FORBIDDEN");
+    app.delete(&path).as_user(&eve).send().assert_error(403, "FORBIDDEN");
+}
+
+#[test]
+fn an_outsider_changing_or_deleting_a_private_room_gets_404() {
+    let app = TestApp::spawn();
+    let eve = User::new("Eve");
+    let private = create_room_ok(&app, &User::new("Ada"), json!({"name": "Private", "isPrivate": true}));
+    let path = format!("/api/rooms/{}", id_of(&private));
+    app.put(&path).as_user(&eve).json(json!({"name": "Mine"})).send().assert_error(404, "NOT_FOUND");
+    app.delete(&path).as_user(&eve).send().assert_error(404, "NOT_FOUND");
+}
+
+#[test]
+fn every_room_route_needs_a_token() {
     let app = TestApp::spawn();
     let ada = User::new("Ada");
-    let eve = User::new("Eve");
     let public = create_room_ok(&app, &ada, json!({"name": "Public"}));
     let private = create_room_ok(&app, &ada, json!({"name": "Private", "isPrivate": true}));
-    let public_path = format!("/api/rooms/{}", public["id"].as_str().unwrap());
-    let private_path = format!("/api/rooms/{}", private["id"].as_str().unwrap());
-    assert_eq!(app.get(&public_path).as_user(&eve).send().status, 200);
-    app.put(&public_path).as_user(&eve).json(json!({"name": "Mine"})).send().assert_error(403, "FORBIDDEN");
-    app.delete(&public_path).as_user(&eve).send().assert_error(403, "FORBIDDEN");
-    app.put(&private_path).as_user(&eve).json(json!({"name": "Mine"})).send().assert_error(404, "NOT_FOUND");
-    app.delete(&private_path).as_user(&eve).send().assert_error(404, "NOT_FOUND");
-    for path in [&public_path, &private_path] {
-        app.get(path).send().assert_error(401, "UNAUTHORIZED");
-        app.put(path).json(json!({"name": "Mine"})).send().assert_error(401, "UNAUTHORIZED");
-        app.delete(path).send().assert_error(401, "UNAUTHORIZED");
+    for path in [format!("/api/rooms/{}", id_of(&public)), format!("/api/rooms/{}", id_of(&private))] {
+        app.get(&path).send().assert_error(401, "UNAUTHORIZED");
+        app.put(&path).json(json!({"name": "Mine"})).send().assert_error(401, "UNAUTHORIZED");
+        app.delete(&path).send().assert_error(401, "UNAUTHORIZED");
     }
+    app.get("/api/rooms").send().assert_error(401, "UNAUTHORIZED");
     app.post("/api/rooms").json(json!({"name": "anon"})).send().assert_error(401, "UNAUTHORIZED");
 }
 
