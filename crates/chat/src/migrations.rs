@@ -22,8 +22,14 @@ pub struct Migration {
 }
 
 /// Every migration, in order. The files in `migrations/` are the single source of the schema.
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "0001_init", sql: include_str!("../../../migrations/0001_init.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "0001_init", sql: include_str!("../../../migrations/0001_init.sql") },
+    Migration {
+        version: 2,
+        name: "0002_counters_and_indexes",
+        sql: include_str!("../../../migrations/0002_counters_and_indexes.sql"),
+    },
+];
 
 /// The schema version this build of the app expects.
 pub fn latest_version() -> i64 {
@@ -53,6 +59,7 @@ pub fn ensure_current(db: &dyn Database) -> Result<i64, DbError> {
     if version >= latest_version() {
         return Ok(version);
     }
+    use_write_ahead_log(db);
     transaction(db, |tx| {
         tx.execute(CREATE_SCHEMA_MIGRATIONS, &[])?;
         let applied = current_version(tx)?;
@@ -68,8 +75,29 @@ pub fn ensure_current(db: &dyn Database) -> Result<i64, DbError> {
     })
 }
 
-/// Splits a migration file into single statements on `;`, skipping `;` inside quotes and
-/// comments. Triggers (whose bodies contain `;`) are not supported and not used.
+/// Switches a local SQLite file to write-ahead logging, once, when the store is migrated: Spin
+/// leaves a new file in the rollback journal, where readers and the writer block each other and
+/// a write on most requests collapses under load (SPIN-FACTS.md). WAL persists in the file.
+/// libSQL is already in WAL and refuses the `=WAL` form, so the mode is read first and only a
+/// store that answers something else is switched; `PRAGMA` cannot run inside a transaction, so
+/// this runs before the migration's. A store that refuses keeps its mode: it is slower, not wrong.
+fn use_write_ahead_log(db: &dyn Database) {
+    let mode = db.execute("PRAGMA journal_mode", &[]).and_then(|rows| match rows.first() {
+        Some(row) => row.get::<String>("journal_mode"),
+        None => Ok(String::new()),
+    });
+    let switched = match mode {
+        Ok(mode) if mode.eq_ignore_ascii_case("wal") || mode.eq_ignore_ascii_case("memory") => return,
+        Ok(_) => db.execute("PRAGMA journal_mode=WAL", &[]).map(|_| ()),
+        Err(error) => Err(error),
+    };
+    if let Err(error) = switched {
+        eprintln!("journal mode left unchanged: {error}");
+    }
+}
+
+/// Splits a migration file into single statements on `;`, skipping `;` inside quotes, comments
+/// and the body of a `CREATE TRIGGER` (which ends at `END;`).
 pub fn split_statements(sql: &str) -> Vec<&str> {
     let bytes = sql.as_bytes();
     let mut statements = Vec::new();
@@ -95,7 +123,7 @@ pub fn split_statements(sql: &str) -> Vec<&str> {
                 }
                 i += 1;
             }
-            b';' => {
+            b';' if !inside_trigger_body(&sql[start..i]) => {
                 statements.push(&sql[start..i]);
                 start = i + 1;
             }
@@ -105,6 +133,22 @@ pub fn split_statements(sql: &str) -> Vec<&str> {
     }
     statements.push(&sql[start.min(sql.len())..]);
     statements.into_iter().map(strip_comments_and_space).filter(|s| !s.is_empty()).collect()
+}
+
+/// A statement so far that creates a trigger and has not reached its final `END`.
+fn inside_trigger_body(statement: &str) -> bool {
+    let words: Vec<String> = strip_comments_and_space(statement)
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .take(3)
+        .map(str::to_ascii_uppercase)
+        .collect();
+    let creates_trigger = words.first().is_some_and(|w| w == "CREATE")
+        && (words.get(1).is_some_and(|w| w == "TRIGGER")
+            || words.get(1).is_some_and(|w| w == "TEMP" || w == "TEMPORARY")
+                && words.get(2).is_some_and(|w| w == "TRIGGER"));
+    let last_word = statement.trim_end().rsplit(|c: char| !c.is_ascii_alphanumeric() && c != '_').next().unwrap_or("");
+    creates_trigger && !last_word.eq_ignore_ascii_case("END")
 }
 
 /// Trims leading whitespace and whole-line `--` comments, so comment-only pieces vanish.
@@ -131,12 +175,64 @@ mod tests {
     }
 
     #[test]
-    fn migration_files_hold_no_triggers() {
+    fn a_trigger_body_stays_one_statement() {
+        let sql = "CREATE TRIGGER t AFTER INSERT ON a\nBEGIN\n  UPDATE b SET n = n + 1;\n  UPDATE c SET n = 0;\nEND;\nDROP INDEX x;";
+        let statements = split_statements(sql);
+        assert_eq!(statements.len(), 2, "{statements:?}");
+        assert!(statements[0].ends_with("END"), "{}", statements[0]);
+        assert_eq!(statements[1], "DROP INDEX x");
+    }
+
+    #[test]
+    fn every_migration_statement_is_exactly_one_statement() {
+        let db = MemoryDatabase::new();
         for migration in MIGRATIONS {
             for statement in split_statements(migration.sql) {
-                assert!(!statement.to_uppercase().contains("CREATE TRIGGER"), "{}", migration.name);
+                // rusqlite refuses a string holding more than one statement.
+                db.execute(statement, &[]).unwrap_or_else(|e| panic!("{}: {e}: {statement}", migration.name));
             }
         }
+    }
+
+    #[test]
+    fn version_2_counts_the_members_and_public_rooms_a_version_1_store_already_has() {
+        let db = MemoryDatabase::new();
+        db.execute(CREATE_SCHEMA_MIGRATIONS, &[]).unwrap();
+        for statement in split_statements(MIGRATIONS[0].sql) {
+            db.execute(statement, &[]).unwrap();
+        }
+        db.execute(INSERT_VERSION, &[SqlValue::Integer(1), "0001_init".into()]).unwrap();
+        let room = |id: &str, private: i64, deleted: Option<&str>| {
+            db.execute(
+                "INSERT INTO rooms (id, name, name_key, is_private, created_by, created_at, updated_at, deleted_at) \
+                 VALUES (?1, ?1, ?1, ?2, 'u', 't', 't', ?3)",
+                &[id.into(), SqlValue::Integer(private), deleted.into()],
+            )
+            .unwrap();
+        };
+        room("public", 0, None);
+        room("private", 1, None);
+        room("gone", 0, Some("t"));
+        for user in ["a", "b", "c"] {
+            db.execute(
+                "INSERT INTO memberships (room_id, user_id, role, joined_at) VALUES ('public', ?1, 'member', 't')",
+                &[user.into()],
+            )
+            .unwrap();
+        }
+        assert_eq!(ensure_current(&db).unwrap(), latest_version());
+        let counted = |sql: &str| db.execute(sql, &[]).unwrap().first().unwrap().get::<i64>("n").unwrap();
+        assert_eq!(counted("SELECT member_count AS n FROM rooms WHERE id = 'public'"), 3);
+        assert_eq!(counted("SELECT live_public AS n FROM room_totals"), 1);
+    }
+
+    #[test]
+    fn a_migrated_file_is_in_write_ahead_log_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = MemoryDatabase::open_file(&dir.path().join("chat.db"));
+        ensure_current(&db).unwrap();
+        let rows = db.execute("PRAGMA journal_mode", &[]).unwrap();
+        assert_eq!(rows.first().unwrap().get::<String>("journal_mode").unwrap(), "wal");
     }
 
     #[test]

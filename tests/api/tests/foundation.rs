@@ -18,7 +18,15 @@ fn ready_migrates_a_fresh_database_and_reports_the_schema_version() {
     let app = TestApp::spawn();
     let response = app.get("/ready").send();
     assert_eq!(response.status, 200, "{:?}", response.body);
-    assert_eq!(response.json(), json!({"data": {"status": "ready", "schemaVersion": 1}}));
+    assert_eq!(response.json(), json!({"data": {"status": "ready", "schemaVersion": 2}}));
+}
+
+#[test]
+fn the_first_migration_puts_the_store_in_write_ahead_log_mode() {
+    let app = TestApp::spawn();
+    assert_eq!(app.get("/ready").send().status, 200);
+    let mode = app.store().query("PRAGMA journal_mode", &[]);
+    assert_eq!(mode, vec![vec![json!("wal")]]);
 }
 
 #[test]

@@ -34,6 +34,23 @@ fn joining_a_public_room_creates_a_membership_once() {
 }
 
 #[test]
+fn member_count_follows_joins_leaves_and_removals() {
+    let app = TestApp::spawn();
+    let admin = User::new("Admin");
+    let room = create_room_ok(&app, &admin, json!({"name": "Lobby"}));
+    let users: Vec<User> = (0..3).map(|i| User::new(&format!("u{i}"))).collect();
+    for user in &users {
+        join_ok(&app, user, &id_of(&room));
+    }
+    assert_eq!(app.post(&room_path(&room, "/leave")).as_user(&users[0]).send().status, 204);
+    let removal = app.delete(&room_path(&room, &format!("/members/{}", users[1].id))).as_user(&admin).send();
+    assert_eq!(removal.status, 204);
+    assert_eq!(member_count(&app, &admin, &room), 2);
+    let members = app.get(&room_path(&room, "/members")).as_user(&admin).send().json();
+    assert_eq!(members["pagination"]["total"], 2);
+}
+
+#[test]
 fn a_token_without_a_name_joins_with_a_null_display_name() {
     let app = TestApp::spawn();
     let admin = User::new("Admin");
@@ -542,17 +559,30 @@ mod host_only {
     use super::*;
 
     #[test]
-    fn membership_checks_cost_one_statement() {
+    fn the_member_list_costs_its_access_check_and_one_statement_for_page_and_total() {
         let app = TestApp::spawn();
         let admin = User::new("Admin");
         let room = create_room_ok(&app, &admin, json!({"name": "Lobby"}));
         let (_, statements) =
             app.count_statements(|| app.get(&room_path(&room, "/members?limit=1")).as_user(&admin).send());
-        assert_eq!(statements, 3, "access, count, page");
-        let bob = User::new("Bob");
-        let (_, statements) = app.count_statements(|| join_ok(&app, &bob, &id_of(&room)));
+        assert_eq!(statements, 2);
+    }
+
+    #[test]
+    fn joining_costs_one_transaction_of_two_writes() {
+        let app = TestApp::spawn();
+        let room = create_room_ok(&app, &User::new("Admin"), json!({"name": "Lobby"}));
+        let (_, statements) = app.count_statements(|| join_ok(&app, &User::new("Bob"), &id_of(&room)));
         assert_eq!(statements, 4, "BEGIN, INSERT membership, DELETE invitation, COMMIT");
+    }
+
+    #[test]
+    fn leaving_costs_the_guarded_delete_alone() {
+        let app = TestApp::spawn();
+        let room = create_room_ok(&app, &User::new("Admin"), json!({"name": "Lobby"}));
+        let bob = User::new("Bob");
+        join_ok(&app, &bob, &id_of(&room));
         let (_, statements) = app.count_statements(|| app.post(&room_path(&room, "/leave")).as_user(&bob).send());
-        assert_eq!(statements, 1, "the guarded DELETE alone");
+        assert_eq!(statements, 1);
     }
 }

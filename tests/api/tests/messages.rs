@@ -604,6 +604,55 @@ fn idempotency_keys_expire_after_24_hours() {
     assert_eq!(kept, 1, "the expired key was purged");
 }
 
+#[test]
+fn a_keyed_send_purges_expired_keys_of_senders_who_stopped_sending() {
+    let app = TestApp::spawn();
+    let ada = User::new("Ada");
+    let bob = User::new("Bob");
+    let room = room_with(&app, &ada);
+    join_ok(&app, &bob, &room);
+    let keyed = |user: &User, key: &str| {
+        app.post(&messages_path(&room, ""))
+            .as_user(user)
+            .header("idempotency-key", key)
+            .json(json!({"content": key}))
+            .send()
+    };
+    for i in 0..3 {
+        assert_eq!(keyed(&bob, &format!("bob-{i}")).status, 201);
+    }
+    app.store()
+        .execute("UPDATE idempotency_keys SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-25 hours')", &[]);
+    assert_eq!(keyed(&ada, "ada-0").status, 201);
+    let bobs = app.store().count("SELECT count(*) FROM idempotency_keys WHERE user_id = ?1", &[json!(bob.id)]);
+    assert_eq!(bobs, 0);
+}
+
+#[test]
+fn one_keyed_send_purges_a_bounded_batch_of_expired_keys() {
+    let app = TestApp::spawn();
+    let ada = User::new("Ada");
+    let room = room_with(&app, &ada);
+    let message = send_text_ok(&app, &ada, &room, "old");
+    let backlog = 40;
+    for i in 0..backlog {
+        app.store().execute(
+            "INSERT INTO idempotency_keys (user_id, room_id, idempotency_key, request_hash, message_id, created_at) \
+             VALUES (?1, ?2, ?3, 'h', ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-25 hours'))",
+            &[json!(ada.id), json!(room), json!(format!("old-{i}")), message["id"].clone()],
+        );
+    }
+    let sent = app
+        .post(&messages_path(&room, ""))
+        .as_user(&ada)
+        .header("idempotency-key", "new")
+        .json(json!({"content": "x"}))
+        .send();
+    assert_eq!(sent.status, 201);
+    let left = app.store().count("SELECT count(*) FROM idempotency_keys WHERE idempotency_key LIKE 'old-%'", &[]);
+    assert_eq!(left, backlog - chat::repositories::messages::PURGE_BATCH);
+}
+
 /// Needs the test host's own switches (statement counter, database-down switch, host-call record): the real-Spin runs skip this module.
 mod host_only {
     use super::*;
@@ -627,20 +676,53 @@ mod host_only {
             p["pagination"]["prevCursor"].as_str().unwrap().to_owned()
         };
         let count = |query: &str| app.count_statements(|| page_ok(&app, &ada, &room, query)).1;
-        // A page that moves the read marker: access, page, marker update, whatever the limit.
+        // A page that moves the read marker: access with the page, marker update, whatever the limit.
         send_text_ok(&app, &ada, &room, "newest");
         let moving_1 = count("?limit=1");
         send_text_ok(&app, &ada, &room, "newer still");
         let moving_100 = count("?limit=100");
-        assert_eq!([moving_1, moving_100], [3, 3]);
-        // Re-reading the newest page or reading deep history: access and page, whatever the limit or depth.
+        assert_eq!([moving_1, moving_100], [2, 2]);
+        // Re-reading the newest page or reading deep history: one statement, whatever the limit or depth.
         let first_1 = count("?limit=1");
         let first_100 = count("?limit=100");
         let deep_1 = count(&format!("?limit=1&before={deep}"));
         let deep_100 = count(&format!("?limit=100&before={deep}"));
-        assert_eq!([first_1, first_100, deep_1, deep_100], [2, 2, 2, 2]);
+        assert_eq!([first_1, first_100, deep_1, deep_100], [1, 1, 1, 1]);
         let (_, send) = app.count_statements(|| send_text_ok(&app, &ada, &room, "x"));
         assert_eq!(send, 1, "the guarded INSERT alone");
+    }
+
+    #[test]
+    fn a_keyed_send_costs_one_transaction_of_purge_insert_and_claim() {
+        let app = TestApp::spawn();
+        let ada = User::new("Ada");
+        let room = room_with(&app, &ada);
+        let send = || {
+            app.post(&messages_path(&room, ""))
+                .as_user(&ada)
+                .header("idempotency-key", "k")
+                .json(json!({"content": "x"}))
+                .send()
+        };
+        let (created, statements) = app.count_statements(send);
+        assert_eq!((created.status, statements), (201, 5), "BEGIN, purge, INSERT message, claim key, COMMIT");
+    }
+
+    #[test]
+    fn a_replayed_send_costs_the_rolled_back_attempt_and_one_read() {
+        let app = TestApp::spawn();
+        let ada = User::new("Ada");
+        let room = room_with(&app, &ada);
+        let send = || {
+            app.post(&messages_path(&room, ""))
+                .as_user(&ada)
+                .header("idempotency-key", "k")
+                .json(json!({"content": "x"}))
+                .send()
+        };
+        send();
+        let (replayed, statements) = app.count_statements(send);
+        assert_eq!((replayed.status, statements), (200, 6), "BEGIN, purge, INSERT, claim, ROLLBACK, read");
     }
 
     /// Every kind of write the app makes, on a fresh store (so the migrations run too): sends

@@ -179,6 +179,13 @@ pub(crate) mod testing {
         pub fn new() -> Self {
             MemoryDatabase(rusqlite::Connection::open_in_memory().expect("in-memory sqlite"))
         }
+
+        /// A file, in the rollback journal as Spin opens a new one.
+        pub fn open_file(path: &std::path::Path) -> Self {
+            let connection = rusqlite::Connection::open(path).expect("sqlite file");
+            connection.pragma_update(None, "journal_mode", "DELETE").expect("journal mode");
+            MemoryDatabase(connection)
+        }
     }
 
     impl Database for MemoryDatabase {

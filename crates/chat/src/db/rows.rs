@@ -70,6 +70,18 @@ impl Rows {
         self.iter().map(T::from_row).collect()
     }
 
+    /// The rows whose `column` is not NULL, as `T`s: the left-joined side of a statement that
+    /// also answers one row of its own when nothing joined (a page and its total).
+    pub fn decode_joined<T: FromRow>(&self, column: &str) -> Result<Vec<T>, DbError> {
+        let mut decoded = Vec::with_capacity(self.rows.len());
+        for row in self.iter() {
+            if row.get::<Option<&SqlValue>>(column)?.is_some() {
+                decoded.push(T::from_row(row)?);
+            }
+        }
+        Ok(decoded)
+    }
+
     /// The first row as a `T`, if there is one.
     pub fn decode_first<T: FromRow>(&self) -> Result<Option<T>, DbError> {
         self.first().map(T::from_row).transpose()
@@ -139,6 +151,13 @@ impl<'a> Column<'a> for String {
 impl<'a> Column<'a> for uuid::Uuid {
     fn from_value(value: &'a SqlValue) -> Result<Self, &'static str> {
         <&str>::from_value(value).and_then(|text| uuid::Uuid::try_parse(text).map_err(|_| "a UUID"))
+    }
+}
+
+/// Any value, undecoded.
+impl<'a> Column<'a> for &'a SqlValue {
+    fn from_value(value: &'a SqlValue) -> Result<Self, &'static str> {
+        Ok(value)
     }
 }
 

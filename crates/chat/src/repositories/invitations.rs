@@ -35,10 +35,13 @@ const REVOKE: &str = concat!(
     " RETURNING user_id"
 );
 
-const COUNT_INVITATIONS: &str = "SELECT count(*) AS total FROM invitations WHERE room_id = ?1";
-
-const LIST_INVITATIONS: &str = "SELECT room_id, user_id, invited_by, created_at FROM invitations \
-     WHERE room_id = ?1 ORDER BY created_at, user_id LIMIT ?2 OFFSET ?3";
+/// One page of invitations and their total in one statement; a single row with only `total`
+/// when the page is empty.
+const LIST_INVITATIONS: &str = "SELECT t.total, p.* FROM \
+       (SELECT count(*) AS total FROM invitations WHERE room_id = ?1) t LEFT JOIN \
+       (SELECT room_id, user_id, invited_by, created_at FROM invitations \
+        WHERE room_id = ?1 ORDER BY created_at, user_id LIMIT ?2 OFFSET ?3) p ON 1 = 1 \
+     ORDER BY p.created_at, p.user_id";
 
 /// What an invite did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,14 +103,12 @@ impl<'a> InvitationRepository<'a> {
 
     /// One page of the room's pending invitations, oldest first, and how many there are.
     pub fn list(&self, room: RoomId, page: PageRequest) -> Result<(Vec<Invitation>, u64), DbError> {
-        let total = self.db.execute(COUNT_INVITATIONS, &[room.to_string().into()])?;
-        let total: i64 = total.first().map_or(Ok(0), |row| row.get("total"))?;
         let rows = self.db.execute(
             LIST_INVITATIONS,
             &[room.to_string().into(), i64::from(page.limit).into(), page.offset().into()],
         )?;
-        let invitations = rows.decode()?;
-        Ok((invitations, u64::try_from(total).unwrap_or(0)))
+        let total: i64 = rows.first().map_or(Ok(0), |row| row.get("total"))?;
+        Ok((rows.decode_joined("user_id")?, u64::try_from(total).unwrap_or(0)))
     }
 }
 

@@ -13,15 +13,24 @@ use crate::membership::Membership;
 use crate::pagination::PageRequest;
 use crate::rooms::Role;
 
-/// `?1` room, `?2` caller, `?3` target.
-const ROOM_ACCESS: &str = "SELECT r.is_private, \
+/// The caller's (`?2`) and a target's (`?3`) standing in the live room `?1`: one row, or none
+/// when there is no such live room. Decoded by [`RoomAccess`]'s `FromRow`.
+macro_rules! room_access {
+    () => {
+        "SELECT r.is_private, \
        (SELECT m.role FROM memberships m WHERE m.room_id = r.id AND m.user_id = ?2) AS caller_role, \
        EXISTS (SELECT 1 FROM invitations i WHERE i.room_id = r.id AND i.user_id = ?2) AS caller_invited, \
        (SELECT m.role FROM memberships m WHERE m.room_id = r.id AND m.user_id = ?3) AS target_role, \
        EXISTS (SELECT 1 FROM invitations i WHERE i.room_id = r.id AND i.user_id = ?3) AS target_invited, \
        (SELECT count(*) FROM memberships m WHERE m.room_id = r.id AND m.role = 'admin') AS admin_count, \
        (SELECT m.last_read_seq FROM memberships m WHERE m.room_id = r.id AND m.user_id = ?2) AS last_read_seq \
-     FROM rooms r WHERE r.id = ?1 AND r.deleted_at IS NULL";
+     FROM rooms r WHERE r.id = ?1 AND r.deleted_at IS NULL"
+    };
+}
+
+pub(super) use room_access;
+
+const ROOM_ACCESS: &str = room_access!();
 
 /// Joins a live room that is public or to which the caller is invited; the read marker starts at
 /// the room's newest message. Nothing happens for a member (`ON CONFLICT DO NOTHING`).
@@ -65,10 +74,12 @@ const SET_ROLE: &str = concat!(
     ") RETURNING room_id, user_id, display_name, role, joined_at"
 );
 
-const COUNT_MEMBERS: &str = "SELECT count(*) AS total FROM memberships WHERE room_id = ?1";
-
-const LIST_MEMBERS: &str = "SELECT room_id, user_id, display_name, role, joined_at FROM memberships \
-     WHERE room_id = ?1 ORDER BY joined_at, user_id LIMIT ?2 OFFSET ?3";
+/// One page of members and their total (the room's counter) in one statement; a single row with
+/// only `total` when the page is empty.
+const LIST_MEMBERS: &str = "SELECT r.member_count AS total, p.* FROM rooms r LEFT JOIN \
+       (SELECT room_id, user_id, display_name, role, joined_at FROM memberships \
+        WHERE room_id = ?1 ORDER BY joined_at, user_id LIMIT ?2 OFFSET ?3) p ON 1 = 1 \
+     WHERE r.id = ?1 ORDER BY p.joined_at, p.user_id";
 
 /// What a join did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,13 +176,11 @@ impl<'a> RoomUserRepository<'a> {
 
     /// One page of the room's members, `joinedAt` ascending, and how many there are.
     pub fn members(&self, room: RoomId, page: PageRequest) -> Result<(Vec<Membership>, u64), DbError> {
-        let total = self.db.execute(COUNT_MEMBERS, &[room.to_string().into()])?;
-        let total: i64 = total.first().map_or(Ok(0), |row| row.get("total"))?;
         let rows = self
             .db
             .execute(LIST_MEMBERS, &[room.to_string().into(), i64::from(page.limit).into(), page.offset().into()])?;
-        let members = rows.decode()?;
-        Ok((members, u64::try_from(total).unwrap_or(0)))
+        let total: i64 = rows.first().map_or(Ok(0), |row| row.get("total"))?;
+        Ok((rows.decode_joined("user_id")?, u64::try_from(total).unwrap_or(0)))
     }
 }
 

@@ -5,11 +5,11 @@
 //! `(room_id, seq)` index.
 
 use super::guards::{guarded_write, is_admin, is_member, room_is_live, room_is_visible_to};
-use super::memberships::RoomUserRepository;
+use super::memberships::{room_access, RoomUserRepository};
 use super::{now_sql, Guarded};
-use crate::access::{message_delete_refusal, require_member, send_refusal, Refusal};
+use crate::access::{message_delete_refusal, require_member, send_refusal, Refusal, RoomAccess};
 use crate::auth::Caller;
-use crate::db::{transaction, Database, DbError, FromRow, Row};
+use crate::db::{transaction, Database, DbError, FromRow, Row, SqlValue};
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::messages::{Attachment, Message, NewMessage, PageStart};
 
@@ -26,22 +26,31 @@ macro_rules! message_columns {
     };
 }
 
-/// `?1` room, `?2` exclusive upper bound, `?3` rows. Also the room's oldest `seq`, to tell
-/// whether anything older than the page exists.
-const OLDER_PAGE: &str = concat!(
-    "SELECT ",
-    message_columns!(),
-    ", (SELECT min(f.seq) FROM messages f WHERE f.room_id = ?1) AS oldest_seq \
-     FROM messages m WHERE m.room_id = ?1 AND m.seq < ?2 ORDER BY m.seq DESC LIMIT ?3"
-);
+/// A reader's page in one statement: the reader's access (`?1` room, `?2` = `?3` reader) and,
+/// for a member only, up to `?5` messages past the bound `?4` in the order `$order`, with the
+/// room's oldest `seq` (to tell whether anything older than the page exists). One row per
+/// message, or one row with only the access columns; no row: no such live room.
+macro_rules! reader_page {
+    ($range:literal, $order:literal) => {
+        concat!(
+            "SELECT a.*, p.* FROM (",
+            room_access!(),
+            ") a LEFT JOIN (SELECT ",
+            message_columns!(),
+            ", (SELECT min(f.seq) FROM messages f WHERE f.room_id = ?1) AS oldest_seq \
+             FROM messages m WHERE m.room_id = ?1 AND ",
+            $range,
+            " ORDER BY m.seq ",
+            $order,
+            " LIMIT ?5) p ON a.caller_role IS NOT NULL ORDER BY p.seq ",
+            $order
+        )
+    };
+}
 
-/// `?1` room, `?2` exclusive lower bound, `?3` rows.
-const NEWER_PAGE: &str = concat!(
-    "SELECT ",
-    message_columns!(),
-    ", (SELECT min(f.seq) FROM messages f WHERE f.room_id = ?1) AS oldest_seq \
-     FROM messages m WHERE m.room_id = ?1 AND m.seq > ?2 ORDER BY m.seq ASC LIMIT ?3"
-);
+const OLDER_PAGE: &str = reader_page!("m.seq < ?4", "DESC");
+
+const NEWER_PAGE: &str = reader_page!("m.seq > ?4", "ASC");
 
 const FIND_MESSAGE: &str =
     concat!("SELECT ", message_columns!(), " FROM messages m WHERE m.room_id = ?1 AND m.id = ?2");
@@ -59,18 +68,44 @@ const INSERT_MESSAGE: &str = concat!(
     " RETURNING seq, created_at"
 );
 
-/// Keys are kept 24 hours; each sender's older keys go when they next send with a key.
-const PURGE_EXPIRED_KEYS: &str = "DELETE FROM idempotency_keys WHERE user_id = ?1 \
-     AND created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-24 hours')";
+/// Keys are kept 24 hours.
+macro_rules! key_expiry {
+    () => {
+        "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-24 hours')"
+    };
+}
 
-const FIND_IDEMPOTENCY_KEY: &str = "SELECT request_hash, message_id FROM idempotency_keys \
-     WHERE user_id = ?1 AND room_id = ?2 AND idempotency_key = ?3";
+/// Every keyed send purges the oldest expired keys, whoever sent them, at most `?1` =
+/// [`PURGE_BATCH`] at a time (the `idempotency_keys_created` index).
+const PURGE_EXPIRED_KEYS: &str = concat!(
+    "DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE created_at < ",
+    key_expiry!(),
+    " ORDER BY created_at LIMIT ?1)"
+);
 
-const INSERT_IDEMPOTENCY_KEY: &str = concat!(
+/// How many expired keys one keyed send purges at most. Each keyed send adds one key, so the
+/// purge keeps up with any rate of sending, and no send pays for a backlog.
+pub const PURGE_BATCH: i64 = 16;
+
+/// Claims the key for the new message `?5`; an expired claim (not yet purged) is taken over.
+/// No row: the key is held by an earlier send.
+const CLAIM_IDEMPOTENCY_KEY: &str = concat!(
     "INSERT INTO idempotency_keys (user_id, room_id, idempotency_key, request_hash, message_id, created_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ",
     now_sql!(),
-    ")"
+    ") ON CONFLICT (user_id, room_id, idempotency_key) DO UPDATE SET request_hash = excluded.request_hash, \
+       message_id = excluded.message_id, created_at = excluded.created_at \
+     WHERE idempotency_keys.created_at < ",
+    key_expiry!(),
+    " RETURNING message_id"
+);
+
+/// The send that holds a key, with its request digest.
+const FIND_KEYED_MESSAGE: &str = concat!(
+    "SELECT k.request_hash, ",
+    message_columns!(),
+    " FROM idempotency_keys k JOIN messages m ON m.id = k.message_id \
+     WHERE k.user_id = ?1 AND k.room_id = ?2 AND k.idempotency_key = ?3"
 );
 
 /// `?1` room, `?2` message, `?3` caller. The author or an admin of the live room, which the
@@ -89,6 +124,20 @@ const SOFT_DELETE: &str = concat!(
 /// Moves a member's read marker forward, never back.
 const MARK_AS_READ: &str =
     "UPDATE memberships SET last_read_seq = ?3 WHERE room_id = ?1 AND user_id = ?2 AND last_read_seq < ?3";
+
+/// Why a keyed send's transaction was rolled back.
+enum KeyedSend {
+    Refused(Refusal),
+    /// An earlier send holds the key: this one is a replay or a conflict.
+    KeyHeld,
+    Database(DbError),
+}
+
+impl From<DbError> for KeyedSend {
+    fn from(error: DbError) -> Self {
+        KeyedSend::Database(error)
+    }
+}
 
 /// A page of history, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,16 +167,32 @@ impl<'a> MessageRepository<'a> {
         MessageRepository { db }
     }
 
-    /// One page of `room`'s history: a single indexed range scan of `limit + 1` rows.
-    fn find_page(&self, room: RoomId, start: PageStart, limit: u32) -> Result<MessagePage, DbError> {
+    /// A member reads a page of `room`'s history (404, 403 `NOT_MEMBER` otherwise): access and
+    /// page are one statement, a single indexed range scan of `limit + 1` rows. A page that
+    /// reaches past the reader's marker moves it to the page's newest message; polls of history
+    /// already read write nothing.
+    pub fn read_page(&self, room: RoomId, reader: UserId, start: PageStart, limit: u32) -> Guarded<MessagePage> {
         let (sql, bound, newest_first) = match start {
             PageStart::Newest => (OLDER_PAGE, i64::MAX, true),
             PageStart::Before(seq) => (OLDER_PAGE, seq, true),
             PageStart::After(seq) => (NEWER_PAGE, seq, false),
         };
-        let rows = self.db.execute(sql, &[room.to_string().into(), bound.into(), (i64::from(limit) + 1).into()])?;
+        let rows = self.db.execute(
+            sql,
+            &[
+                room.to_string().into(),
+                reader.to_string().into(),
+                reader.to_string().into(),
+                bound.into(),
+                (i64::from(limit) + 1).into(),
+            ],
+        )?;
+        let access = match require_member(rows.decode_first::<RoomAccess>()?) {
+            Ok(access) => access,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
         let oldest_seq: Option<i64> = rows.first().map(|row| row.get("oldest_seq")).transpose()?.flatten();
-        let mut messages: Vec<Message> = rows.decode()?;
+        let mut messages: Vec<Message> = rows.decode_joined("seq")?;
         let has_more = messages.len() > limit as usize;
         messages.truncate(limit as usize);
         if newest_first {
@@ -137,22 +202,10 @@ impl<'a> MessageRepository<'a> {
             (Some(first), Some(oldest)) => first.seq > oldest,
             _ => false,
         };
-        Ok(MessagePage { messages, has_more, has_older })
-    }
-
-    /// A member reads a page of `room`'s history (404, 403 `NOT_MEMBER` otherwise). A page that
-    /// reaches past the reader's marker moves it to the page's newest message; polls of history
-    /// already read write nothing.
-    pub fn read_page(&self, room: RoomId, reader: UserId, start: PageStart, limit: u32) -> Guarded<MessagePage> {
-        let access = match require_member(RoomUserRepository::new(self.db).access(room, reader)?) {
-            Ok(access) => access,
-            Err(refusal) => return Ok(Err(refusal)),
-        };
-        let page = self.find_page(room, start, limit)?;
-        if let Some(newest) = page.messages.last().filter(|m| access.last_read_seq.is_none_or(|read| m.seq > read)) {
+        if let Some(newest) = messages.last().filter(|m| access.last_read_seq.is_none_or(|read| m.seq > read)) {
             self.mark_as_read(room, reader, newest.seq)?;
         }
-        Ok(Ok(page))
+        Ok(Ok(MessagePage { messages, has_more, has_older }))
     }
 
     pub fn find(&self, room: RoomId, id: MessageId) -> Result<Option<Message>, DbError> {
@@ -162,8 +215,10 @@ impl<'a> MessageRepository<'a> {
 
     /// Sends `message` as `author`, a member of the live room (404, 403 `NOT_MEMBER` otherwise).
     /// With an idempotency key, a retry returns the original message and a different body under
-    /// the same key is 409 `IDEMPOTENCY_CONFLICT`; membership, the key and the write share one
-    /// transaction, so concurrent retries create one message and only members replay a key.
+    /// the same key is 409 `IDEMPOTENCY_CONFLICT`. A keyed send inserts first and claims the key
+    /// in the same transaction (membership is the insert's own guard), so the common case holds
+    /// the write lock for two writes; a key already held rolls the insert back and answers the
+    /// original, read after the lock is released. Concurrent retries create one message.
     pub fn create(
         &self,
         room: RoomId,
@@ -171,39 +226,42 @@ impl<'a> MessageRepository<'a> {
         message: &NewMessage,
         idempotency_key: Option<&str>,
     ) -> Guarded<SendOutcome> {
+        let explain = |db: &dyn Database| Ok(send_refusal(RoomUserRepository::new(db).access(room, author.user_id)?));
         let Some(key) = idempotency_key else {
             let insert = |db: &dyn Database| MessageRepository::new(db).insert(room, author, message);
-            let explain =
-                |db: &dyn Database| Ok(send_refusal(RoomUserRepository::new(db).access(room, author.user_id)?));
             return Ok(guarded_write(self.db, insert, explain)?.map(SendOutcome::Created));
         };
         let digest = message.digest();
-        let key_params = [author.user_id.to_string().into(), room.to_string().into(), key.into()];
-        transaction(self.db, |tx| {
-            if let Err(refusal) = require_member(RoomUserRepository::new(tx).access(room, author.user_id)?) {
-                return Ok(Err(refusal));
+        let key_params: [SqlValue; 3] = [author.user_id.to_string().into(), room.to_string().into(), key.into()];
+        let claimed = transaction(self.db, |tx| {
+            tx.execute(PURGE_EXPIRED_KEYS, &[PURGE_BATCH.into()])?;
+            let Some(created) = MessageRepository::new(tx).insert(room, author, message)? else {
+                return match explain(tx)? {
+                    Some(refusal) => Err(KeyedSend::Refused(refusal)),
+                    None => Err(DbError::Other("a send was refused although the access rules allow it".into()).into()),
+                };
+            };
+            let mut claim = key_params.to_vec();
+            claim.push(digest.clone().into());
+            claim.push(created.id.to_string().into());
+            if tx.execute(CLAIM_IDEMPOTENCY_KEY, &claim)?.is_empty() {
+                return Err(KeyedSend::KeyHeld);
             }
-            tx.execute(PURGE_EXPIRED_KEYS, &key_params[..1])?;
-            let repository = MessageRepository::new(tx);
-            if let Some(row) = tx.execute(FIND_IDEMPOTENCY_KEY, &key_params)?.first() {
+            Ok(created)
+        });
+        match claimed {
+            Ok(created) => Ok(Ok(SendOutcome::Created(created))),
+            Err(KeyedSend::Refused(refusal)) => Ok(Err(refusal)),
+            Err(KeyedSend::Database(error)) => Err(error),
+            Err(KeyedSend::KeyHeld) => {
+                let rows = self.db.execute(FIND_KEYED_MESSAGE, &key_params)?;
+                let row = rows.first().ok_or_else(|| DbError::Other("a held idempotency key vanished".into()))?;
                 if row.get::<&str>("request_hash")? != digest {
                     return Ok(Err(Refusal::IdempotencyConflict));
                 }
-                let original: MessageId = row.get("message_id")?;
-                return match repository.find(room, original)? {
-                    Some(found) => Ok(Ok(SendOutcome::Replayed(found))),
-                    None => Err(DbError::Other(format!("idempotency key names missing message {original}"))),
-                };
+                Ok(Ok(SendOutcome::Replayed(Message::from_row(row)?)))
             }
-            let Some(created) = repository.insert(room, author, message)? else {
-                return Err(DbError::Other("a member's insert matched no row inside its transaction".into()));
-            };
-            let mut params = key_params.to_vec();
-            params.push(digest.clone().into());
-            params.push(created.id.to_string().into());
-            tx.execute(INSERT_IDEMPOTENCY_KEY, &params)?;
-            Ok(Ok(SendOutcome::Created(created)))
-        })
+        }
     }
 
     /// The guarded insert: `None` when the author is not a member of the live room.

@@ -11,49 +11,104 @@ use crate::pagination::PageRequest;
 use crate::rooms::{NewRoom, Role, RoomChanges, RoomFilter, RoomView};
 use crate::text::fold_case;
 
-/// The room columns plus the caller's view of it (`?1` is the caller), in one statement: member
-/// count, role, unread count, newest live message and invitation are correlated sub-queries on
-/// indexed columns, never a query per room.
-macro_rules! room_view_select {
+/// The room's columns and the caller's view of it (`?1` is the caller, `me` their membership):
+/// member count is a column kept by triggers (migration 0002); unread count, newest live message
+/// and invitation are correlated look-ups on indexes, never a query per room.
+macro_rules! room_view_columns {
     () => {
         concat!(
-            "SELECT r.id, r.name, r.description, r.is_private, r.created_by, r.created_at, r.updated_at, \
-           (SELECT count(*) FROM memberships m WHERE m.room_id = r.id) AS member_count, \
-           me.role AS my_role, \
-           CASE WHEN me.user_id IS NULL THEN 0 ELSE \
-             (SELECT count(*) FROM messages g WHERE g.room_id = r.id AND g.seq > me.last_read_seq \
-                AND g.deleted_at IS NULL AND g.author_id <> ?1) END AS unread_count, \
-           (SELECT g.created_at FROM messages g WHERE g.room_id = r.id AND g.deleted_at IS NULL \
-              ORDER BY g.seq DESC LIMIT 1) AS last_message_at, ",
+            "r.id, r.name, r.description, r.is_private, r.created_by, r.created_at, r.updated_at, \
+             r.member_count, me.role AS my_role, \
+             CASE WHEN me.user_id IS NULL THEN 0 ELSE \
+               (SELECT count(*) FROM messages g WHERE g.room_id = r.id AND g.seq > me.last_read_seq \
+                  AND g.deleted_at IS NULL AND g.author_id <> ?1) END AS unread_count, \
+             (SELECT g.created_at FROM messages g WHERE g.room_id = r.id AND g.deleted_at IS NULL \
+                ORDER BY g.seq DESC LIMIT 1) AS last_message_at, ",
             is_invited!("r.id", "?1"),
-            " AS invited \
-         FROM rooms r LEFT JOIN memberships me ON me.room_id = r.id AND me.user_id = ?1 "
+            " AS invited"
         )
     };
 }
 
-/// The listing's filter: `?2` invited only, `?3` joined only, `?4` folded search text or NULL.
-/// Without `invited`, a listing shows public rooms and the private rooms the caller is in.
-macro_rules! room_list_where {
+/// A listing without `joined` / `invited`: public rooms and the private rooms the caller is in,
+/// read newest first from the `rooms_live_newest` index.
+macro_rules! visible_rooms {
     () => {
+        "FROM rooms r LEFT JOIN memberships me ON me.room_id = r.id AND me.user_id = ?1 \
+         WHERE r.deleted_at IS NULL AND (r.is_private = 0 OR me.user_id IS NOT NULL) "
+    };
+}
+
+/// `joined=true`: driven by the caller's memberships (`memberships_user`), then their rooms.
+macro_rules! joined_rooms {
+    () => {
+        "FROM memberships me CROSS JOIN rooms r \
+         WHERE me.user_id = ?1 AND r.id = me.room_id AND r.deleted_at IS NULL "
+    };
+}
+
+/// `invited=true`: driven by the caller's invitations (`invitations_user`); `?5 = 1` also asks
+/// for `joined=true`.
+macro_rules! invited_rooms {
+    () => {
+        "FROM invitations inv CROSS JOIN rooms r \
+           LEFT JOIN memberships me ON me.room_id = r.id AND me.user_id = ?1 \
+         WHERE inv.user_id = ?1 AND r.id = inv.room_id AND r.deleted_at IS NULL \
+           AND (?5 = 0 OR me.user_id IS NOT NULL) "
+    };
+}
+
+/// `?2`: the folded search text, or NULL for no search.
+macro_rules! matching_search {
+    () => {
+        "AND (?2 IS NULL OR instr(r.name_key, ?2) > 0 OR instr(coalesce(r.description_key, ''), ?2) > 0) "
+    };
+}
+
+/// One page (`?3` rows from `?4`) and the total in one statement, so they always agree: one row
+/// per room, or a single row with only `total` when the page is empty.
+macro_rules! room_listing {
+    ($total:expr, $rooms:expr) => {
         concat!(
-            "WHERE r.deleted_at IS NULL AND CASE WHEN ?2 = 1 THEN ",
-            is_invited!("r.id", "?1"),
-            " ELSE (r.is_private = 0 OR me.user_id IS NOT NULL) END \
-             AND (?3 = 0 OR me.user_id IS NOT NULL) \
-             AND (?4 IS NULL OR instr(r.name_key, ?4) > 0 OR instr(coalesce(r.description_key, ''), ?4) > 0) "
+            "SELECT t.total, p.* FROM (SELECT ",
+            $total,
+            " AS total) t LEFT JOIN (SELECT ",
+            room_view_columns!(),
+            " ",
+            $rooms,
+            matching_search!(),
+            "ORDER BY r.created_at DESC, r.id DESC LIMIT ?3 OFFSET ?4) p ON 1 = 1 \
+             ORDER BY p.created_at DESC, p.id DESC"
         )
     };
 }
 
-const FIND_ROOM: &str = concat!(room_view_select!(), "WHERE r.id = ?2 AND r.deleted_at IS NULL");
+/// Without a search, the total of visible rooms is the live public rooms (a counter) plus the
+/// caller's private ones; a search counts its matches.
+const LIST_VISIBLE_ROOMS: &str = room_listing!(
+    concat!(
+        "CASE WHEN ?2 IS NULL THEN (SELECT live_public FROM room_totals WHERE id = 1) \
+           + (SELECT count(*) FROM memberships pm CROSS JOIN rooms pr WHERE pm.user_id = ?1 \
+                AND pr.id = pm.room_id AND pr.deleted_at IS NULL AND pr.is_private = 1) \
+         ELSE (SELECT count(*) ",
+        visible_rooms!(),
+        matching_search!(),
+        ") END"
+    ),
+    visible_rooms!()
+);
 
-const LIST_ROOMS: &str =
-    concat!(room_view_select!(), room_list_where!(), "ORDER BY r.created_at DESC, r.id DESC LIMIT ?5 OFFSET ?6");
+const LIST_JOINED_ROOMS: &str =
+    room_listing!(concat!("(SELECT count(*) ", joined_rooms!(), matching_search!(), ")"), joined_rooms!());
 
-const COUNT_ROOMS: &str = concat!(
-    "SELECT count(*) AS total FROM rooms r LEFT JOIN memberships me ON me.room_id = r.id AND me.user_id = ?1 ",
-    room_list_where!()
+const LIST_INVITED_ROOMS: &str =
+    room_listing!(concat!("(SELECT count(*) ", invited_rooms!(), matching_search!(), ")"), invited_rooms!());
+
+const FIND_ROOM: &str = concat!(
+    "SELECT ",
+    room_view_columns!(),
+    " FROM rooms r LEFT JOIN memberships me ON me.room_id = r.id AND me.user_id = ?1 \
+     WHERE r.id = ?2 AND r.deleted_at IS NULL"
 );
 
 const INSERT_ROOM: &str = concat!(
@@ -112,21 +167,26 @@ impl<'a> RoomRepository<'a> {
         rows.decode_first()
     }
 
-    /// One page of the rooms `filter` selects, newest first, and how many there are in all.
+    /// One page of the rooms `filter` selects, newest first, and how many there are in all: one
+    /// statement, driven by the index of the filter (rooms, the caller's memberships or invitations).
     pub fn find_all(&self, filter: &RoomFilter, page: PageRequest) -> Result<(Vec<RoomView>, u64), DbError> {
         let mut params: Vec<SqlValue> = vec![
             filter.caller().to_string().into(),
-            filter.invited_only().into(),
-            filter.joined_only().into(),
             filter.search().into(),
+            i64::from(page.limit).into(),
+            page.offset().into(),
         ];
-        let total = self.db.execute(COUNT_ROOMS, &params)?;
-        let total: i64 = total.first().map_or(Ok(0), |row| row.get("total"))?;
-        params.push(i64::from(page.limit).into());
-        params.push(page.offset().into());
-        let rows = self.db.execute(LIST_ROOMS, &params)?;
-        let rooms = rows.decode()?;
-        Ok((rooms, u64::try_from(total).unwrap_or(0)))
+        let sql = if filter.invited_only() {
+            params.push(filter.joined_only().into());
+            LIST_INVITED_ROOMS
+        } else if filter.joined_only() {
+            LIST_JOINED_ROOMS
+        } else {
+            LIST_VISIBLE_ROOMS
+        };
+        let rows = self.db.execute(sql, &params)?;
+        let total: i64 = rows.first().map_or(Ok(0), |row| row.get("total"))?;
+        Ok((rows.decode_joined("id")?, u64::try_from(total).unwrap_or(0)))
     }
 
     /// Creates the room with `creator` as its admin, both or neither: one transaction. A name

@@ -1,0 +1,57 @@
+-- Version 2: counts kept by the statements that change them, and indexes for every filter.
+--
+-- Counters are kept by triggers, so a join, leave or room change keeps them exact in the same
+-- statement (no extra round trip to libSQL, no window where a count and its rows disagree).
+-- A trigger is one statement for `execute`; migrations.rs splits on the `;` after its END.
+
+-- memberCount of a room, kept by the membership triggers below.
+ALTER TABLE rooms ADD COLUMN member_count INTEGER NOT NULL DEFAULT 0;
+
+UPDATE rooms SET member_count = (SELECT count(*) FROM memberships m WHERE m.room_id = rooms.id);
+
+CREATE TRIGGER memberships_count_join AFTER INSERT ON memberships
+BEGIN
+    UPDATE rooms SET member_count = member_count + 1 WHERE id = NEW.room_id;
+END;
+
+CREATE TRIGGER memberships_count_leave AFTER DELETE ON memberships
+BEGIN
+    UPDATE rooms SET member_count = member_count - 1 WHERE id = OLD.room_id;
+END;
+
+-- How many live public rooms exist: the bulk of a room listing's `total`, which would otherwise
+-- count every live room on every page. One row.
+CREATE TABLE room_totals (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    live_public INTEGER NOT NULL
+);
+
+INSERT INTO room_totals (id, live_public)
+SELECT 1, count(*) FROM rooms WHERE deleted_at IS NULL AND is_private = 0;
+
+CREATE TRIGGER rooms_total_create AFTER INSERT ON rooms
+WHEN NEW.deleted_at IS NULL AND NEW.is_private = 0
+BEGIN
+    UPDATE room_totals SET live_public = live_public + 1 WHERE id = 1;
+END;
+
+CREATE TRIGGER rooms_total_change AFTER UPDATE OF is_private, deleted_at ON rooms
+WHEN (OLD.deleted_at IS NULL AND OLD.is_private = 0) <> (NEW.deleted_at IS NULL AND NEW.is_private = 0)
+BEGIN
+    UPDATE room_totals
+    SET live_public = live_public + CASE WHEN NEW.deleted_at IS NULL AND NEW.is_private = 0 THEN 1 ELSE -1 END
+    WHERE id = 1;
+END;
+
+-- The private rooms a user is in, for the listing's `total`: (user, room) then the room's row.
+-- `memberships_user` (user_id, room_id) from version 1 already serves `joined=true`.
+
+-- unreadCount and lastMessageAt read only live messages: this partial index holds exactly those,
+-- with the columns the unread count needs, so counting never touches the table.
+CREATE INDEX messages_live_room_seq ON messages (room_id, seq, author_id) WHERE deleted_at IS NULL;
+
+-- Nothing filters messages by author alone.
+DROP INDEX messages_author;
+
+-- The purge of expired keys, oldest first and bounded per call, whoever sent them.
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
