@@ -46,9 +46,12 @@ END;
 -- The private rooms a user is in, for the listing's `total`: (user, room) then the room's row.
 -- `memberships_user` (user_id, room_id) from version 1 already serves `joined=true`.
 
--- unreadCount and lastMessageAt read only live messages: this partial index holds exactly those,
--- with the columns the unread count needs, so counting never touches the table.
-CREATE INDEX messages_live_room_seq ON messages (room_id, seq, author_id) WHERE deleted_at IS NULL;
+-- History pages, unreadCount and lastMessageAt in one index: pages are a range of (room_id, seq);
+-- counting unread messages (live, by others, after the marker) reads the index alone, never the
+-- table; the newest live message is the first entry from the end with no deleted_at.
+CREATE INDEX messages_room_history ON messages (room_id, seq, deleted_at, author_id);
+
+DROP INDEX messages_room_seq;
 
 -- Nothing filters messages by author alone.
 DROP INDEX messages_author;

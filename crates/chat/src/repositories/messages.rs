@@ -29,21 +29,22 @@ macro_rules! message_columns {
 /// A reader's page in one statement: the reader's access (`?1` room, `?2` = `?3` reader) and,
 /// for a member only, up to `?5` messages past the bound `?4` in the order `$order`, with the
 /// room's oldest `seq` (to tell whether anything older than the page exists). One row per
-/// message, or one row with only the access columns; no row: no such live room.
+/// message, or one row with only the access columns; no row: no such live room. The access is
+/// `MATERIALIZED` so it is worked out once, not once per message row; rows come in no
+/// particular order (the caller sorts the page).
 macro_rules! reader_page {
     ($range:literal, $order:literal) => {
         concat!(
-            "SELECT a.*, p.* FROM (",
+            "WITH a AS MATERIALIZED (",
             room_access!(),
-            ") a LEFT JOIN (SELECT ",
+            ") SELECT a.*, p.* FROM a LEFT JOIN (SELECT ",
             message_columns!(),
             ", (SELECT min(f.seq) FROM messages f WHERE f.room_id = ?1) AS oldest_seq \
              FROM messages m WHERE m.room_id = ?1 AND ",
             $range,
             " ORDER BY m.seq ",
             $order,
-            " LIMIT ?5) p ON a.caller_role IS NOT NULL ORDER BY p.seq ",
-            $order
+            " LIMIT ?5) p ON a.caller_role IS NOT NULL"
         )
     };
 }
@@ -193,6 +194,8 @@ impl<'a> MessageRepository<'a> {
         };
         let oldest_seq: Option<i64> = rows.first().map(|row| row.get("oldest_seq")).transpose()?.flatten();
         let mut messages: Vec<Message> = rows.decode_joined("seq")?;
+        // The rows nearest the bound first, to keep `limit` of them; then oldest first.
+        messages.sort_unstable_by_key(|m| if newest_first { -m.seq } else { m.seq });
         let has_more = messages.len() > limit as usize;
         messages.truncate(limit as usize);
         if newest_first {

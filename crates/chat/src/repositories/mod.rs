@@ -24,3 +24,6 @@ pub type Guarded<T> = Result<Result<T, crate::access::Refusal>, crate::db::DbErr
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod query_plans;
