@@ -2,6 +2,7 @@
 //! keep-alive, development tokens, and percentile tables from HDR histograms.
 
 pub mod report;
+pub mod seeded;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

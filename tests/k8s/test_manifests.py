@@ -124,6 +124,14 @@ def test_the_libsql_server_is_persistent_probed_limited_and_authenticated(varian
     assert env["SQLD_DB_PATH"]["value"].startswith(mount + "/"), "data on the volume"
 
 
+def test_the_libsql_server_admits_the_connections_of_three_replicas(variant):
+    _, objects = variant
+    container = one(objects, "StatefulSet", "chat-rooms-libsql")["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    for limit in ("SQLD_MAX_CONCURRENT_CONNECTIONS", "SQLD_MAX_CONCURRENT_REQUESTS"):
+        assert int(env[limit]) >= 512, f"{limit} above sqld's default of 128"
+
+
 def test_only_the_apps_pods_reach_the_store(variant):
     _, objects = variant
     policy = one(objects, "NetworkPolicy", "chat-rooms-libsql")

@@ -65,6 +65,14 @@ struct Args {
     /// load room's id).
     #[arg(long, default_value = "health,ready,newest")]
     routes: String,
+    /// Probe a store filled by `seed`: the growth requests one at a time, `--repeat` times each.
+    #[arg(long)]
+    probe: bool,
+    /// The profile `seed` used (`--probe`).
+    #[arg(long, default_value = "default")]
+    profile: String,
+    #[arg(long, default_value_t = 200)]
+    repeat: usize,
     /// Seconds before a request counts as unanswered.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
@@ -479,9 +487,64 @@ async fn saturate(args: &Args, target: Arc<Target>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The growth requests against a seeded store, as its user 0 (in the big room, some others, and
+/// invited to a few private rooms): sequential, one connection, so each figure is the request's
+/// own cost.
+async fn probe(args: &Args) -> anyhow::Result<()> {
+    use bench::seeded::{profile, room_id, user_id};
+    let p = profile(&args.profile).context("--profile is small, default or large")?;
+    let seed = u32::try_from(args.seed).context("--seed of the seeded store fits 32 bits")?;
+    let http = Http::new(Duration::from_secs(args.timeout));
+    let token = token(&jwt_secret()?, &user_id(seed, 0), "probe");
+    let base = args.urls[0].trim_end_matches('/').to_owned();
+    let big = room_id(seed, 0);
+    let get = |path: String| {
+        let (http, token, url) = (http.clone(), token.clone(), format!("{base}{path}"));
+        async move { http.send("GET", &url, Some(&token), &[], None).await }
+    };
+    let depth = (40_000).min(p.big_room_messages - 100).max(0);
+    let mut cursor: Option<String> = None;
+    for _ in 0..depth / 100 {
+        let query = cursor.as_ref().map_or("?limit=100".to_owned(), |c| format!("?limit=100&before={c}"));
+        let page = get(format!("/api/rooms/{big}/messages{query}")).await;
+        expect(&page, &[200], "walking the big room's history")?;
+        cursor = page.json()["pagination"]["prevCursor"].as_str().map(str::to_owned);
+    }
+    let deep = cursor.map_or(String::new(), |c| format!("&before={c}"));
+    let requests = [
+        ("rooms, page 1".to_owned(), "/api/rooms?limit=20".to_owned()),
+        ("rooms, page 400".to_owned(), "/api/rooms?limit=20&page=400".to_owned()),
+        ("rooms, joined=true".to_owned(), "/api/rooms?limit=20&joined=true".to_owned()),
+        ("rooms, invited=true".to_owned(), "/api/rooms?limit=20&invited=true".to_owned()),
+        ("a room".to_owned(), format!("/api/rooms/{big}")),
+        ("members, page 1".to_owned(), format!("/api/rooms/{big}/members?limit=50")),
+        ("messages, newest page".to_owned(), format!("/api/rooms/{big}/messages?limit=50")),
+        (format!("messages, {depth} deep"), format!("/api/rooms/{big}/messages?limit=50{deep}")),
+    ];
+    println!(
+        "probe of profile {} ({} rooms, {} messages; big room {} messages) at {base}, {} times each, one at a time",
+        p.name, p.rooms, p.messages, p.big_room_messages, args.repeat
+    );
+    print_header();
+    for (label, path) in requests {
+        let mut stats = RouteStats::default();
+        let started = Instant::now();
+        for _ in 0..args.repeat {
+            let sent = Instant::now();
+            let answer = get(path.clone()).await;
+            stats.record(sent.elapsed().as_micros() as u64, answer.status);
+        }
+        print_row(&label, &stats, started.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.probe {
+        return probe(&args).await;
+    }
     if args.saturate {
         let routes: Vec<Scenario> = args.routes.split(',').map(Scenario::parse).collect::<anyhow::Result<_>>()?;
         let public =

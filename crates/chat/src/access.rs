@@ -13,6 +13,43 @@ pub fn is_visible(is_private: bool, is_member: bool, invited: bool) -> bool {
     !is_private || is_member || invited
 }
 
+/// What a caller's standing says about seeing a room and being in it: [`RoomAccess`] in full, or
+/// the part a history read fetches with its page ([`ReaderAccess`]).
+pub trait Standing {
+    fn is_visible(&self) -> bool;
+    fn is_member(&self) -> bool;
+}
+
+/// Where a reader stands in a live room: what reading its history needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReaderAccess {
+    pub is_private: bool,
+    pub role: Option<Role>,
+    pub invited: bool,
+    /// The reader's read marker, when the reader is a member.
+    pub last_read_seq: Option<i64>,
+}
+
+impl Standing for ReaderAccess {
+    fn is_visible(&self) -> bool {
+        is_visible(self.is_private, self.is_member(), self.invited)
+    }
+
+    fn is_member(&self) -> bool {
+        self.role.is_some()
+    }
+}
+
+impl Standing for RoomAccess {
+    fn is_visible(&self) -> bool {
+        RoomAccess::is_visible(self)
+    }
+
+    fn is_member(&self) -> bool {
+        RoomAccess::is_member(self)
+    }
+}
+
 /// Where the caller stands in a live room, and where another user stands (the target of a
 /// moderation call; the caller again otherwise). Read in one statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,12 +151,12 @@ impl Refusal {
 }
 
 /// The room, if the caller may see it (`None`: no such live room).
-pub fn require_visible(access: Option<RoomAccess>) -> Result<RoomAccess, Refusal> {
-    access.filter(RoomAccess::is_visible).ok_or(Refusal::NotFound)
+pub fn require_visible<A: Standing>(access: Option<A>) -> Result<A, Refusal> {
+    access.filter(Standing::is_visible).ok_or(Refusal::NotFound)
 }
 
 /// Members only: 404 where the room is invisible, 403 `NOT_MEMBER` where it is visible.
-pub fn require_member(access: Option<RoomAccess>) -> Result<RoomAccess, Refusal> {
+pub fn require_member<A: Standing>(access: Option<A>) -> Result<A, Refusal> {
     let access = require_visible(access)?;
     if access.is_member() {
         Ok(access)
@@ -237,7 +274,7 @@ mod tests {
 
     #[test]
     fn a_missing_room_is_not_found() {
-        assert_eq!(require_visible(None), Err(Refusal::NotFound));
+        assert_eq!(require_visible::<RoomAccess>(None), Err(Refusal::NotFound));
     }
 
     #[test]

@@ -172,6 +172,8 @@ fn start_sqld(root: &Path) -> Server {
     start("sqld", root, is_sqld_health, |address| {
         let mut command = Command::new(&binary);
         command.arg("--http-listen-addr").arg(address).arg("--db-path").arg(&data);
+        // The limits of k8s/base/libsql-statefulset.yaml.
+        command.env("SQLD_MAX_CONCURRENT_CONNECTIONS", "512").env("SQLD_MAX_CONCURRENT_REQUESTS", "512");
         command
     })
 }

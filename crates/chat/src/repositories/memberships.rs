@@ -15,22 +15,14 @@ use crate::rooms::Role;
 
 /// The caller's (`?2`) and a target's (`?3`) standing in the live room `?1`: one row, or none
 /// when there is no such live room. Decoded by [`RoomAccess`]'s `FromRow`.
-macro_rules! room_access {
-    () => {
-        "SELECT r.is_private, \
+const ROOM_ACCESS: &str = "SELECT r.is_private, \
        (SELECT m.role FROM memberships m WHERE m.room_id = r.id AND m.user_id = ?2) AS caller_role, \
        EXISTS (SELECT 1 FROM invitations i WHERE i.room_id = r.id AND i.user_id = ?2) AS caller_invited, \
        (SELECT m.role FROM memberships m WHERE m.room_id = r.id AND m.user_id = ?3) AS target_role, \
        EXISTS (SELECT 1 FROM invitations i WHERE i.room_id = r.id AND i.user_id = ?3) AS target_invited, \
        (SELECT count(*) FROM memberships m WHERE m.room_id = r.id AND m.role = 'admin') AS admin_count, \
        (SELECT m.last_read_seq FROM memberships m WHERE m.room_id = r.id AND m.user_id = ?2) AS last_read_seq \
-     FROM rooms r WHERE r.id = ?1 AND r.deleted_at IS NULL"
-    };
-}
-
-pub(super) use room_access;
-
-const ROOM_ACCESS: &str = room_access!();
+     FROM rooms r WHERE r.id = ?1 AND r.deleted_at IS NULL";
 
 /// Joins a live room that is public or to which the caller is invited; the read marker starts at
 /// the room's newest message. Nothing happens for a member (`ON CONFLICT DO NOTHING`).

@@ -1,0 +1,155 @@
+//! A native baseline for the newest-page read: the app's own code (`chat`: authentication, the
+//! repository's SQL, the JSON envelope and ETag) served by a plain native HTTP server over the
+//! same SQLite file, with a fresh connection per request as Spin opens one. Comparing its
+//! throughput with `spin up`'s shows what the WebAssembly host costs.
+//!
+//! ```text
+//! SPIN_VARIABLE_JWT_SECRET=... cargo run --release -p bench --bin baseline -- \
+//!     --file .spin/sqlite_db.db --listen 127.0.0.1:3430
+//! ```
+//! Serves `GET /api/rooms/:id/messages[?limit=N]` (the newest page) and `GET /health`; nothing else.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bench::jwt_secret;
+use bytes::Bytes;
+use chat::auth::{authenticate, AuthConfig};
+use chat::cursor::CursorCodec;
+use chat::db::{Database, DbError, Rows, SqlValue};
+use chat::ids::RoomId;
+use chat::messages::PageStart;
+use chat::repositories::messages::MessageRepository;
+use chat::response::{error_response, CursorPagination, Reply};
+use chat::ApiError;
+use clap::Parser;
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long)]
+    file: String,
+    #[arg(long, default_value = "127.0.0.1:3430")]
+    listen: SocketAddr,
+}
+
+/// rusqlite behind the app's `Database` trait, as Spin's host runs it (busy timeout 5 s).
+struct NativeDatabase(rusqlite::Connection);
+
+impl Database for NativeDatabase {
+    fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
+        use rusqlite::types::{Value, ValueRef};
+        let run = || -> rusqlite::Result<Rows> {
+            let mut statement = self.0.prepare(sql)?;
+            let columns: Vec<String> = statement.column_names().into_iter().map(str::to_owned).collect();
+            let width = columns.len();
+            let params = params.iter().map(|p| match p {
+                SqlValue::Integer(n) => Value::Integer(*n),
+                SqlValue::Real(x) => Value::Real(*x),
+                SqlValue::Text(s) => Value::Text(s.clone()),
+                SqlValue::Blob(b) => Value::Blob(b.clone()),
+                SqlValue::Null => Value::Null,
+            });
+            let mut rows = statement.query(rusqlite::params_from_iter(params))?;
+            let mut out = Rows { columns, rows: Vec::new() };
+            while let Some(row) = rows.next()? {
+                let mut values = Vec::with_capacity(width);
+                for i in 0..width {
+                    values.push(match row.get_ref(i)? {
+                        ValueRef::Integer(n) => SqlValue::Integer(n),
+                        ValueRef::Real(x) => SqlValue::Real(x),
+                        ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
+                        ValueRef::Blob(b) => SqlValue::Blob(b.to_vec()),
+                        ValueRef::Null => SqlValue::Null,
+                    });
+                }
+                out.rows.push(values);
+            }
+            Ok(out)
+        };
+        run().map_err(|e| DbError::from_message(&e.to_string()))
+    }
+}
+
+struct Server {
+    file: String,
+    auth: AuthConfig,
+}
+
+impl Server {
+    /// The newest page of a room, as `components/messages` answers it.
+    fn newest_page(&self, path: &str, query: &str, authorization: Option<&str>) -> Result<Reply, ApiError> {
+        let caller = authenticate(authorization, &self.auth)?;
+        let room = path
+            .strip_prefix("/api/rooms/")
+            .and_then(|rest| rest.strip_suffix("/messages"))
+            .and_then(RoomId::parse)
+            .ok_or(ApiError::NotFound)?;
+        let limit = form_urlencoded::parse(query.as_bytes())
+            .find(|(name, _)| name == "limit")
+            .and_then(|(_, value)| value.parse().ok())
+            .unwrap_or(50u32)
+            .clamp(1, 100);
+        let connection = rusqlite::Connection::open(&self.file).map_err(|e| DbError::from_message(&e.to_string()))?;
+        connection
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| DbError::from_message(&e.to_string()))?;
+        let db = NativeDatabase(connection);
+        let page = MessageRepository::new(&db).read_page(room, caller.user_id, PageStart::Newest, limit)??;
+        let cursors = CursorCodec::new(self.auth.secret());
+        let pagination = CursorPagination {
+            limit,
+            has_more: page.has_more,
+            prev_cursor: page.messages.first().filter(|_| page.has_older).map(|m| cursors.encode(room, m.seq)),
+            next_cursor: page.messages.last().map(|m| cursors.encode(room, m.seq)),
+        };
+        Ok(Reply::list(page.messages, pagination).with_etag(None))
+    }
+
+    fn answer(&self, request: &hyper::Request<hyper::body::Incoming>) -> hyper::Response<Full<Bytes>> {
+        let path = request.uri().path();
+        let response = if path == "/health" {
+            Reply::ok(serde_json::json!({"status": "ok"})).into_response("baseline")
+        } else {
+            let authorization = request.headers().get("authorization").and_then(|v| v.to_str().ok());
+            match self.newest_page(path, request.uri().query().unwrap_or(""), authorization) {
+                Ok(reply) => reply.into_response("baseline"),
+                Err(error) => error_response(&error, "baseline"),
+            }
+        };
+        let mut answer = hyper::Response::builder().status(response.status());
+        for (name, value) in response.headers() {
+            answer = answer.header(name, value.as_bytes());
+        }
+        answer.body(Full::new(Bytes::from(response.body().to_vec()))).unwrap_or_default()
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let server = Arc::new(Server {
+        file: args.file,
+        auth: AuthConfig::new(&jwt_secret()?, "", "").map_err(|e| anyhow::anyhow!("{e}"))?,
+    });
+    let listener = TcpListener::bind(args.listen).await?;
+    println!("baseline on http://{}", args.listen);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let server = server.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let server = server.clone();
+                async move {
+                    let answer = tokio::task::spawn_blocking(move || server.answer(&request)).await;
+                    Ok::<_, Infallible>(answer.unwrap_or_default())
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
