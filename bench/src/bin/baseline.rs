@@ -121,7 +121,7 @@ impl Server {
                 Err(error) => error_response(&error, "baseline"),
             }
         };
-        let mut answer = hyper::Response::builder().status(response.status());
+        let mut answer = hyper::Response::builder().status(*response.status());
         for (name, value) in response.headers() {
             answer = answer.header(name, value.as_bytes());
         }

@@ -1,6 +1,6 @@
 //! `RoomRepository`: rooms and the per-caller view of them.
 
-use super::guards::{guarded_write, is_admin, is_invited, refuse_on_unique};
+use super::guards::{guarded_write, is_admin, is_invited, is_member, refuse_on_unique};
 use super::memberships::RoomUserRepository;
 use super::{now_sql, Guarded};
 use crate::access::{require_admin, Refusal};
@@ -30,12 +30,11 @@ macro_rules! room_view_columns {
     };
 }
 
-/// A listing without `joined` / `invited`: public rooms and the private rooms the caller is in,
-/// read newest first from the `rooms_live_newest` index.
+/// A listing without `joined` / `invited`: public rooms and the private rooms the caller is in
+/// (membership is asked of private rooms only).
 macro_rules! visible_rooms {
     () => {
-        "FROM rooms r LEFT JOIN memberships me ON me.room_id = r.id AND me.user_id = ?1 \
-         WHERE r.deleted_at IS NULL AND (r.is_private = 0 OR me.user_id IS NOT NULL) "
+        concat!("FROM rooms r WHERE r.deleted_at IS NULL AND (r.is_private = 0 OR ", is_member!("r.id", "?1"), ") ")
     };
 }
 
@@ -65,44 +64,80 @@ macro_rules! matching_search {
     };
 }
 
-/// One page (`?3` rows from `?4`) and the total in one statement, so they always agree: one row
-/// per room, or a single row with only `total` when the page is empty.
-macro_rules! room_listing {
-    ($total:expr, $rooms:expr) => {
+/// The page (`?3` rows from `?4`) of the rooms `$rooms` selects, newest first, with their views.
+macro_rules! room_page {
+    ($rooms:expr) => {
         concat!(
-            "SELECT t.total, p.* FROM (SELECT ",
-            $total,
-            " AS total) t LEFT JOIN (SELECT ",
+            "SELECT ",
             room_view_columns!(),
             " ",
             $rooms,
             matching_search!(),
-            "ORDER BY r.created_at DESC, r.id DESC LIMIT ?3 OFFSET ?4) p ON 1 = 1 \
-             ORDER BY p.created_at DESC, p.id DESC"
+            "ORDER BY r.created_at DESC, r.id DESC LIMIT ?3 OFFSET ?4"
         )
     };
 }
 
-/// Without a search, the total of visible rooms is the live public rooms (a counter) plus the
-/// caller's private ones; a search counts its matches.
-const LIST_VISIBLE_ROOMS: &str = room_listing!(
-    concat!(
-        "CASE WHEN ?2 IS NULL THEN (SELECT live_public FROM room_totals WHERE id = 1) \
-           + (SELECT count(*) FROM memberships pm CROSS JOIN rooms pr WHERE pm.user_id = ?1 \
-                AND pr.id = pm.room_id AND pr.deleted_at IS NULL AND pr.is_private = 1) \
-         ELSE (SELECT count(*) ",
-        visible_rooms!(),
-        matching_search!(),
-        ") END"
-    ),
-    visible_rooms!()
-);
+/// One page and the total in one statement, so they always agree: one row per room, or a single
+/// row with only `total` when the page is empty.
+macro_rules! room_listing {
+    ($total:expr, $page:expr) => {
+        concat!(
+            "SELECT t.total, p.* FROM (SELECT ",
+            $total,
+            " AS total) t LEFT JOIN (",
+            $page,
+            ") p ON 1 = 1 ORDER BY p.created_at DESC, p.id DESC"
+        )
+    };
+}
+
+/// The total of visible rooms: without a search, the live public rooms (a counter) plus the
+/// caller's private ones; with one, its matches.
+macro_rules! visible_total {
+    () => {
+        concat!(
+            "CASE WHEN ?2 IS NULL THEN (SELECT live_public FROM room_totals WHERE id = 1) \
+               + (SELECT count(*) FROM memberships pm CROSS JOIN rooms pr WHERE pm.user_id = ?1 \
+                    AND pr.id = pm.room_id AND pr.deleted_at IS NULL AND pr.is_private = 1) \
+             ELSE (SELECT count(*) ",
+            visible_rooms!(),
+            matching_search!(),
+            ") END"
+        )
+    };
+}
+
+/// The visible rooms `$filter` keeps, found on the index first; only the page's rooms are read
+/// in full (a deferred join).
+macro_rules! visible_page {
+    ($filter:expr) => {
+        concat!(
+            "SELECT ",
+            room_view_columns!(),
+            " FROM (SELECT r.id ",
+            visible_rooms!(),
+            $filter,
+            "ORDER BY r.created_at DESC, r.id DESC LIMIT ?3 OFFSET ?4) page \
+             CROSS JOIN rooms r ON r.id = page.id \
+             LEFT JOIN memberships me ON me.room_id = r.id AND me.user_id = ?1"
+        )
+    };
+}
+
+/// Without a search the page is found on the covering `rooms_live_newest` index alone, so a deep
+/// page costs an index walk. A search must read every candidate's name (`?2` is its text).
+const LIST_VISIBLE_ROOMS: &str = room_listing!(visible_total!(), visible_page!(""));
+
+const SEARCH_VISIBLE_ROOMS: &str = room_listing!(visible_total!(), visible_page!(matching_search!()));
 
 const LIST_JOINED_ROOMS: &str =
-    room_listing!(concat!("(SELECT count(*) ", joined_rooms!(), matching_search!(), ")"), joined_rooms!());
+    room_listing!(concat!("(SELECT count(*) ", joined_rooms!(), matching_search!(), ")"), room_page!(joined_rooms!()));
 
-const LIST_INVITED_ROOMS: &str =
-    room_listing!(concat!("(SELECT count(*) ", invited_rooms!(), matching_search!(), ")"), invited_rooms!());
+const LIST_INVITED_ROOMS: &str = room_listing!(
+    concat!("(SELECT count(*) ", invited_rooms!(), matching_search!(), ")"),
+    room_page!(invited_rooms!())
+);
 
 const FIND_ROOM: &str = concat!(
     "SELECT ",
@@ -181,6 +216,8 @@ impl<'a> RoomRepository<'a> {
             LIST_INVITED_ROOMS
         } else if filter.joined_only() {
             LIST_JOINED_ROOMS
+        } else if filter.search().is_some() {
+            SEARCH_VISIBLE_ROOMS
         } else {
             LIST_VISIBLE_ROOMS
         };
