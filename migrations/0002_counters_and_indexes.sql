@@ -64,3 +64,23 @@ DROP INDEX messages_author;
 
 -- The purge of expired keys, oldest first and bounded per call, whoever sent them.
 CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+
+-- A keyed send is one INSERT: the message carries its Idempotency-Key and request digest, and
+-- this trigger claims the key in the same statement (taking over an expired claim) and purges
+-- at most 16 expired keys, oldest first, whoever sent them: each keyed send adds one key, so the
+-- purge keeps up, and no send pays for a backlog. Keys are kept 24 hours.
+ALTER TABLE messages ADD COLUMN idempotency_key TEXT;
+
+ALTER TABLE messages ADD COLUMN request_hash TEXT;
+
+CREATE TRIGGER messages_claim_idempotency_key AFTER INSERT ON messages
+WHEN NEW.idempotency_key IS NOT NULL
+BEGIN
+    DELETE FROM idempotency_keys WHERE rowid IN (
+        SELECT rowid FROM idempotency_keys
+        WHERE created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-24 hours')
+        ORDER BY created_at LIMIT 16);
+    INSERT OR REPLACE INTO idempotency_keys
+        (user_id, room_id, idempotency_key, request_hash, message_id, created_at)
+    VALUES (NEW.author_id, NEW.room_id, NEW.idempotency_key, NEW.request_hash, NEW.id, NEW.created_at);
+END;

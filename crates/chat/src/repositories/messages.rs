@@ -9,7 +9,7 @@ use super::memberships::RoomUserRepository;
 use super::{now_sql, Guarded};
 use crate::access::{message_delete_refusal, require_member, send_refusal, ReaderAccess, Refusal};
 use crate::auth::Caller;
-use crate::db::{transaction, Database, DbError, FromRow, Row, SqlValue};
+use crate::db::{Database, DbError, FromRow, Row};
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::messages::{Attachment, Message, NewMessage, PageStart};
 
@@ -54,57 +54,38 @@ const NEWER_PAGE: &str = reader_page!("m.seq > ?3", "ASC");
 const FIND_MESSAGE: &str =
     concat!("SELECT ", message_columns!(), " FROM messages m WHERE m.room_id = ?1 AND m.id = ?2");
 
-/// Sends only while the author is a member of the live room: the guard is in the statement.
-const INSERT_MESSAGE: &str = concat!(
-    "INSERT INTO messages (id, room_id, author_id, author_name, kind, content, attachment_url, attachment_name, \
-       attachment_mime_type, attachment_size, created_at) \
-     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ",
-    now_sql!(),
-    " WHERE ",
-    room_is_live!("?2"),
-    " AND ",
-    is_member!("?2", "?3"),
-    " RETURNING seq, created_at"
-);
-
-/// Keys are kept 24 hours.
+/// Keys are kept 24 hours (the same window as the purge in migration 0002's trigger).
 macro_rules! key_expiry {
     () => {
         "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-24 hours')"
     };
 }
 
-/// Every keyed send purges the oldest expired keys, whoever sent them, at most `?1` =
-/// [`PURGE_BATCH`] at a time (the `idempotency_keys_created` index).
-const PURGE_EXPIRED_KEYS: &str = concat!(
-    "DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE created_at < ",
-    key_expiry!(),
-    " ORDER BY created_at LIMIT ?1)"
-);
-
-/// How many expired keys one keyed send purges at most. Each keyed send adds one key, so the
-/// purge keeps up with any rate of sending, and no send pays for a backlog.
-pub const PURGE_BATCH: i64 = 16;
-
-/// Claims the key for the new message `?5`; an expired claim (not yet purged) is taken over.
-/// No row: the key is held by an earlier send.
-const CLAIM_IDEMPOTENCY_KEY: &str = concat!(
-    "INSERT INTO idempotency_keys (user_id, room_id, idempotency_key, request_hash, message_id, created_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ",
+/// Sends only while the author is a member of the live room, and, with an Idempotency-Key
+/// (`?11`, digest `?12`), only when no live claim of that key exists: the guards are in the
+/// statement, and the trigger `messages_claim_idempotency_key` claims the key in it too.
+const INSERT_MESSAGE: &str = concat!(
+    "INSERT INTO messages (id, room_id, author_id, author_name, kind, content, attachment_url, attachment_name, \
+       attachment_mime_type, attachment_size, created_at, idempotency_key, request_hash) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ",
     now_sql!(),
-    ") ON CONFLICT (user_id, room_id, idempotency_key) DO UPDATE SET request_hash = excluded.request_hash, \
-       message_id = excluded.message_id, created_at = excluded.created_at \
-     WHERE idempotency_keys.created_at < ",
+    ", ?11, ?12 WHERE ",
+    room_is_live!("?2"),
+    " AND ",
+    is_member!("?2", "?3"),
+    " AND (?11 IS NULL OR NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.user_id = ?3 AND k.room_id = ?2 \
+       AND k.idempotency_key = ?11 AND k.created_at >= ",
     key_expiry!(),
-    " RETURNING message_id"
+    ")) RETURNING seq, created_at"
 );
 
-/// The send that holds a key, with its request digest.
+/// The live claim of a key (`?1` sender, `?2` room, `?3` key), with the message it created.
 const FIND_KEYED_MESSAGE: &str = concat!(
     "SELECT k.request_hash, ",
     message_columns!(),
     " FROM idempotency_keys k JOIN messages m ON m.id = k.message_id \
-     WHERE k.user_id = ?1 AND k.room_id = ?2 AND k.idempotency_key = ?3"
+     WHERE k.user_id = ?1 AND k.room_id = ?2 AND k.idempotency_key = ?3 AND k.created_at >= ",
+    key_expiry!()
 );
 
 /// `?1` room, `?2` message, `?3` caller. The author or an admin of the live room, which the
@@ -123,20 +104,6 @@ const SOFT_DELETE: &str = concat!(
 /// Moves a member's read marker forward, never back.
 const MARK_AS_READ: &str =
     "UPDATE memberships SET last_read_seq = ?3 WHERE room_id = ?1 AND user_id = ?2 AND last_read_seq < ?3";
-
-/// Why a keyed send's transaction was rolled back.
-enum KeyedSend {
-    Refused(Refusal),
-    /// An earlier send holds the key: this one is a replay or a conflict.
-    KeyHeld,
-    Database(DbError),
-}
-
-impl From<DbError> for KeyedSend {
-    fn from(error: DbError) -> Self {
-        KeyedSend::Database(error)
-    }
-}
 
 /// A page of history, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,10 +175,9 @@ impl<'a> MessageRepository<'a> {
 
     /// Sends `message` as `author`, a member of the live room (404, 403 `NOT_MEMBER` otherwise).
     /// With an idempotency key, a retry returns the original message and a different body under
-    /// the same key is 409 `IDEMPOTENCY_CONFLICT`. A keyed send inserts first and claims the key
-    /// in the same transaction (membership is the insert's own guard), so the common case holds
-    /// the write lock for two writes; a key already held rolls the insert back and answers the
-    /// original, read after the lock is released. Concurrent retries create one message.
+    /// the same key is 409 `IDEMPOTENCY_CONFLICT`. Either way the send is one guarded INSERT
+    /// (the key is claimed by its trigger), so concurrent retries create one message; only when
+    /// it inserts nothing is the refusal or the original message read.
     pub fn create(
         &self,
         room: RoomId,
@@ -221,44 +187,38 @@ impl<'a> MessageRepository<'a> {
     ) -> Guarded<SendOutcome> {
         let explain = |db: &dyn Database| Ok(send_refusal(RoomUserRepository::new(db).access(room, author.user_id)?));
         let Some(key) = idempotency_key else {
-            let insert = |db: &dyn Database| MessageRepository::new(db).insert(room, author, message);
+            let insert = |db: &dyn Database| MessageRepository::new(db).insert(room, author, message, None);
             return Ok(guarded_write(self.db, insert, explain)?.map(SendOutcome::Created));
         };
         let digest = message.digest();
-        let key_params: [SqlValue; 3] = [author.user_id.to_string().into(), room.to_string().into(), key.into()];
-        let claimed = transaction(self.db, |tx| {
-            tx.execute(PURGE_EXPIRED_KEYS, &[PURGE_BATCH.into()])?;
-            let Some(created) = MessageRepository::new(tx).insert(room, author, message)? else {
-                return match explain(tx)? {
-                    Some(refusal) => Err(KeyedSend::Refused(refusal)),
-                    None => Err(DbError::Other("a send was refused although the access rules allow it".into()).into()),
-                };
-            };
-            let mut claim = key_params.to_vec();
-            claim.push(digest.clone().into());
-            claim.push(created.id.to_string().into());
-            if tx.execute(CLAIM_IDEMPOTENCY_KEY, &claim)?.is_empty() {
-                return Err(KeyedSend::KeyHeld);
+        // Refused by the guards: not a member, or the key is claimed. A claim that expires, or a
+        // membership that begins, between the INSERT and the look-ups: send again.
+        for _ in 0..2 {
+            if let Some(created) = self.insert(room, author, message, Some((key, &digest)))? {
+                return Ok(Ok(SendOutcome::Created(created)));
             }
-            Ok(created)
-        });
-        match claimed {
-            Ok(created) => Ok(Ok(SendOutcome::Created(created))),
-            Err(KeyedSend::Refused(refusal)) => Ok(Err(refusal)),
-            Err(KeyedSend::Database(error)) => Err(error),
-            Err(KeyedSend::KeyHeld) => {
-                let rows = self.db.execute(FIND_KEYED_MESSAGE, &key_params)?;
-                let row = rows.first().ok_or_else(|| DbError::Other("a held idempotency key vanished".into()))?;
+            if let Some(refusal) = explain(self.db)? {
+                return Ok(Err(refusal));
+            }
+            let params = [author.user_id.to_string().into(), room.to_string().into(), key.into()];
+            if let Some(row) = self.db.execute(FIND_KEYED_MESSAGE, &params)?.first() {
                 if row.get::<&str>("request_hash")? != digest {
                     return Ok(Err(Refusal::IdempotencyConflict));
                 }
-                Ok(Ok(SendOutcome::Replayed(Message::from_row(row)?)))
+                return Ok(Ok(SendOutcome::Replayed(Message::from_row(row)?)));
             }
         }
+        Err(DbError::Other("a keyed send neither inserted nor found its key".into()))
     }
 
     /// The guarded insert: `None` when the author is not a member of the live room.
-    fn insert(&self, room: RoomId, author: &Caller, message: &NewMessage) -> Result<Option<Message>, DbError> {
+    fn insert(
+        &self,
+        room: RoomId,
+        author: &Caller,
+        message: &NewMessage,
+        key: Option<(&str, &str)>,
+    ) -> Result<Option<Message>, DbError> {
         let id = MessageId::new_random();
         let attachment = message.attachment();
         let rows = self.db.execute(
@@ -274,6 +234,8 @@ impl<'a> MessageRepository<'a> {
                 attachment.map(|a| a.name.clone()).into(),
                 attachment.map(|a| a.mime_type.clone()).into(),
                 attachment.map(|a| a.size).into(),
+                key.map(|(key, _)| key).into(),
+                key.map(|(_, digest)| digest).into(),
             ],
         )?;
         let Some(row) = rows.first() else {
