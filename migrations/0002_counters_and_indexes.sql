@@ -9,12 +9,14 @@ ALTER TABLE rooms ADD COLUMN member_count INTEGER NOT NULL DEFAULT 0;
 
 UPDATE rooms SET member_count = (SELECT count(*) FROM memberships m WHERE m.room_id = rooms.id);
 
-CREATE TRIGGER memberships_count_join AFTER INSERT ON memberships
+-- Joining also consumes the invitation, if any: a join is one statement.
+CREATE TRIGGER memberships_join AFTER INSERT ON memberships
 BEGIN
     UPDATE rooms SET member_count = member_count + 1 WHERE id = NEW.room_id;
+    DELETE FROM invitations WHERE room_id = NEW.room_id AND user_id = NEW.user_id;
 END;
 
-CREATE TRIGGER memberships_count_leave AFTER DELETE ON memberships
+CREATE TRIGGER memberships_leave AFTER DELETE ON memberships
 BEGIN
     UPDATE rooms SET member_count = member_count - 1 WHERE id = OLD.room_id;
 END;

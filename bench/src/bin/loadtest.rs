@@ -34,6 +34,10 @@ struct Args {
     /// Base URL of the app; repeat for replicas (requests go round-robin).
     #[arg(long = "url", required = true)]
     urls: Vec<String>,
+    /// Where set-up goes (room, members, history), when not to `--url`: e.g. the app under Spin
+    /// while `--url` is the native baseline over the same store.
+    #[arg(long = "setup-url")]
+    setup_urls: Vec<String>,
     /// Simulated users, each a member of the load room.
     #[arg(long, default_value_t = 150)]
     users: usize,
@@ -284,7 +288,8 @@ fn expect(answer: &Answer, wanted: &[u16], what: &str) -> anyhow::Result<()> {
 async fn set_up(args: &Args, users: usize, with_room: bool) -> anyhow::Result<Arc<Target>> {
     let secret = jwt_secret()?;
     let http = Http::new(Duration::from_secs(args.timeout));
-    for url in &args.urls {
+    let setup_urls = if args.setup_urls.is_empty() { args.urls.clone() } else { args.setup_urls.clone() };
+    for url in args.urls.iter().chain(&args.setup_urls) {
         let health = http.send("GET", &format!("{}/health", url.trim_end_matches('/')), None, &[], None).await;
         expect(&health, &[200], &format!("{url}/health"))?;
     }
@@ -297,7 +302,7 @@ async fn set_up(args: &Args, users: usize, with_room: bool) -> anyhow::Result<Ar
         .collect();
     let mut target = Target {
         http,
-        urls: args.urls.clone(),
+        urls: setup_urls,
         next_url: AtomicUsize::new(0),
         room: String::new(),
         side_room: String::new(),
@@ -306,6 +311,7 @@ async fn set_up(args: &Args, users: usize, with_room: bool) -> anyhow::Result<Ar
         sent: AtomicUsize::new(0),
     };
     if !with_room {
+        target.urls = args.urls.clone();
         return Ok(Arc::new(target));
     }
     let run = uuid::Uuid::new_v4().simple().to_string();
@@ -349,6 +355,7 @@ async fn set_up(args: &Args, users: usize, with_room: bool) -> anyhow::Result<Ar
     for user in &target.users {
         *user.cursor.lock().expect("cursor lock") = cursor.clone();
     }
+    target.urls = args.urls.clone();
     Ok(Arc::new(target))
 }
 

@@ -7,7 +7,7 @@ use super::guards::{guarded_write, is_admin, is_invited, keeps_an_admin, room_is
 use super::{now_sql, Guarded};
 use crate::access::{leave_refusal, moderation_refusal, Refusal, RoomAccess};
 use crate::auth::Caller;
-use crate::db::{transaction, Database, DbError, FromRow, Row};
+use crate::db::{Database, DbError, FromRow, Row, SqlValue};
 use crate::ids::{RoomId, UserId};
 use crate::membership::Membership;
 use crate::pagination::PageRequest;
@@ -37,8 +37,6 @@ const JOIN: &str = concat!(
      ON CONFLICT (room_id, user_id) DO NOTHING \
      RETURNING room_id, user_id, display_name, role, joined_at"
 );
-
-const CONSUME_INVITATION: &str = "DELETE FROM invitations WHERE room_id = ?1 AND user_id = ?2";
 
 const FIND_MEMBERSHIP: &str = "SELECT m.room_id, m.user_id, m.display_name, m.role, m.joined_at \
      FROM memberships m JOIN rooms r ON r.id = m.room_id AND r.deleted_at IS NULL \
@@ -108,21 +106,23 @@ impl<'a> RoomUserRepository<'a> {
         self.access_with_target(room, caller, caller)
     }
 
-    /// Joins the caller to the room, consuming an invitation, in one transaction. `None`: the
-    /// room does not exist or is private and the caller is not invited.
+    /// Joins the caller to the room: one INSERT, whose trigger (`memberships_join`, migration
+    /// 0002) consumes the invitation. `None`: the room does not exist or is private and the caller
+    /// is not invited.
     pub fn join(&self, room: RoomId, caller: &Caller) -> Result<Option<JoinOutcome>, DbError> {
-        let room_id = room.to_string();
-        let user_id = caller.user_id.to_string();
-        transaction(self.db, |tx| {
-            let joined = tx
-                .execute(JOIN, &[room_id.clone().into(), user_id.clone().into(), caller.display_name.clone().into()])?;
-            if let Some(row) = joined.first() {
-                tx.execute(CONSUME_INVITATION, &[room_id.clone().into(), user_id.clone().into()])?;
+        let params: [SqlValue; 3] =
+            [room.to_string().into(), caller.user_id.to_string().into(), caller.display_name.clone().into()];
+        // Inserting nothing means already a member, or not let in; a member who leaves between
+        // the INSERT and the look-up is tried once more.
+        for _ in 0..2 {
+            if let Some(row) = self.db.execute(JOIN, &params)?.first() {
                 return Ok(Some(JoinOutcome::Joined(Membership::from_row(row)?)));
             }
-            let existing = tx.execute(FIND_MEMBERSHIP, &[room_id.clone().into(), user_id.clone().into()])?;
-            Ok(existing.decode_first()?.map(JoinOutcome::AlreadyMember))
-        })
+            if let Some(existing) = self.db.execute(FIND_MEMBERSHIP, &params[..2])?.decode_first()? {
+                return Ok(Some(JoinOutcome::AlreadyMember(existing)));
+            }
+        }
+        Ok(None)
     }
 
     /// Removes `target` from the room: the target itself or an admin. Refusals follow the
