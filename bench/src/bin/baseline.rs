@@ -45,7 +45,7 @@ impl Database for NativeDatabase {
         use rusqlite::types::{Value, ValueRef};
         let run = || -> rusqlite::Result<Rows> {
             let mut statement = self.0.prepare(sql)?;
-            let columns: Vec<String> = statement.column_names().into_iter().map(str::to_owned).collect();
+            let columns: Vec<String> = statement.column_names().map(str::to_owned).collect();
             let width = columns.len();
             let params = params.iter().map(|p| match p {
                 SqlValue::Integer(n) => Value::Integer(*n),

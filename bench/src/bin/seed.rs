@@ -173,7 +173,7 @@ impl Target {
                 ]});
                 let answer = http.send("POST", &format!("{url}/v2/pipeline"), None, &[], Some(&body)).await;
                 let results = answer.json()["results"].clone();
-                let failed = results.as_array().map_or(true, |r| r.iter().any(|r| r["type"] != "ok"));
+                let failed = results.as_array().is_none_or(|r| r.iter().any(|r| r["type"] != "ok"));
                 if answer.status != 200 || failed {
                     bail!("sqld answered {}: {}", answer.status, String::from_utf8_lossy(&answer.body));
                 }
