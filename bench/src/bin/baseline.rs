@@ -17,7 +17,7 @@ use bench::jwt_secret;
 use bytes::Bytes;
 use chat::auth::{authenticate, AuthConfig};
 use chat::cursor::CursorCodec;
-use chat::db::{Database, DbError, Rows, SqlValue};
+use chat::db::native::NativeDatabase;
 use chat::ids::RoomId;
 use chat::messages::PageStart;
 use chat::repositories::messages::MessageRepository;
@@ -35,44 +35,6 @@ struct Args {
     file: String,
     #[arg(long, default_value = "127.0.0.1:3430")]
     listen: SocketAddr,
-}
-
-/// rusqlite behind the app's `Database` trait, as Spin's host runs it (busy timeout 5 s).
-struct NativeDatabase(rusqlite::Connection);
-
-impl Database for NativeDatabase {
-    fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
-        use rusqlite::types::{Value, ValueRef};
-        let run = || -> rusqlite::Result<Rows> {
-            let mut statement = self.0.prepare(sql)?;
-            let columns: Vec<String> = statement.column_names().map(str::to_owned).collect();
-            let width = columns.len();
-            let params = params.iter().map(|p| match p {
-                SqlValue::Integer(n) => Value::Integer(*n),
-                SqlValue::Real(x) => Value::Real(*x),
-                SqlValue::Text(s) => Value::Text(s.clone()),
-                SqlValue::Blob(b) => Value::Blob(b.clone()),
-                SqlValue::Null => Value::Null,
-            });
-            let mut rows = statement.query(rusqlite::params_from_iter(params))?;
-            let mut out = Rows { columns, rows: Vec::new() };
-            while let Some(row) = rows.next()? {
-                let mut values = Vec::with_capacity(width);
-                for i in 0..width {
-                    values.push(match row.get_ref(i)? {
-                        ValueRef::Integer(n) => SqlValue::Integer(n),
-                        ValueRef::Real(x) => SqlValue::Real(x),
-                        ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
-                        ValueRef::Blob(b) => SqlValue::Blob(b.to_vec()),
-                        ValueRef::Null => SqlValue::Null,
-                    });
-                }
-                out.rows.push(values);
-            }
-            Ok(out)
-        };
-        run().map_err(|e| DbError::from_message(&e.to_string()))
-    }
 }
 
 struct Server {
@@ -94,11 +56,7 @@ impl Server {
             .and_then(|(_, value)| value.parse().ok())
             .unwrap_or(50u32)
             .clamp(1, 100);
-        let connection = rusqlite::Connection::open(&self.file).map_err(|e| DbError::from_message(&e.to_string()))?;
-        connection
-            .busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(|e| DbError::from_message(&e.to_string()))?;
-        let db = NativeDatabase(connection);
+        let db = NativeDatabase::open(std::path::Path::new(&self.file))?;
         let page = MessageRepository::new(&db).read_page(room, caller.user_id, PageStart::Newest, limit)??;
         let cursors = CursorCodec::new(self.auth.secret());
         let pagination = CursorPagination {

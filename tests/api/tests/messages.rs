@@ -30,6 +30,11 @@ fn cursor(value: &Value) -> Option<String> {
     value.as_str().map(|s| s.to_owned())
 }
 
+/// `user` sends `body` to `room_id` with an `Idempotency-Key`.
+fn keyed_send(app: &TestApp, user: &User, room_id: &str, key: &str, body: Value) -> TestResponse {
+    app.post(&messages_path(room_id, "")).as_user(user).header("idempotency-key", key).json(body).send()
+}
+
 /// A room with a member, ready for messages.
 fn room_with(app: &TestApp, admin: &User) -> String {
     id_of(&create_room_ok(app, admin, json!({"name": "Talk"})))
@@ -343,9 +348,7 @@ fn idempotent_retries_create_one_message() {
     let app = TestApp::spawn();
     let ada = User::new("Ada");
     let room = room_with(&app, &ada);
-    let send = |key: &str, body: Value| {
-        app.post(&messages_path(&room, "")).as_user(&ada).header("idempotency-key", key).json(body).send()
-    };
+    let send = |key: &str, body: Value| keyed_send(&app, &ada, &room, key, body);
     let first = send("key-1", json!({"content": "hello"}));
     assert_eq!(first.status, 201);
     let retry = send("key-1", json!({"type": "text", "content": "  hello "}));
@@ -354,12 +357,7 @@ fn idempotent_retries_create_one_message() {
     send("key-1", json!({"content": "different"})).assert_error(409, "IDEMPOTENCY_CONFLICT");
     assert_eq!(send("key-2", json!({"content": "hello"})).status, 201, "another key is another message");
     for bad in ["", "has space", &"k".repeat(129), "ключ"] {
-        let response = app
-            .post(&messages_path(&room, ""))
-            .as_user(&ada)
-            .header("idempotency-key", bad)
-            .json(json!({"content": "x"}))
-            .send();
+        let response = keyed_send(&app, &ada, &room, bad, json!({"content": "x"}));
         let error = response.assert_error(400, "VALIDATION_ERROR");
         assert_eq!(error["details"][0]["field"], "Idempotency-Key");
     }
@@ -367,12 +365,7 @@ fn idempotent_retries_create_one_message() {
     // The same key in another room, or by another user, is independent.
     let bob = User::new("Bob");
     join_ok(&app, &bob, &room);
-    let bobs = app
-        .post(&messages_path(&room, ""))
-        .as_user(&bob)
-        .header("idempotency-key", "key-1")
-        .json(json!({"content": "other"}))
-        .send();
+    let bobs = keyed_send(&app, &bob, &room, "key-1", json!({"content": "other"}));
     assert_eq!(bobs.status, 201);
 }
 
@@ -381,19 +374,9 @@ fn concurrent_retries_with_one_key_create_one_message() {
     let app = TestApp::spawn();
     let ada = User::new("Ada");
     let room = room_with(&app, &ada);
-    let path = messages_path(&room, "");
     let responses: Vec<TestResponse> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..10)
-            .map(|_| {
-                scope.spawn(|| {
-                    app.post(&path)
-                        .as_user(&ada)
-                        .header("idempotency-key", "once")
-                        .json(json!({"content": "hi"}))
-                        .send()
-                })
-            })
-            .collect();
+        let handles: Vec<_> =
+            (0..10).map(|_| scope.spawn(|| keyed_send(&app, &ada, &room, "once", json!({"content": "hi"})))).collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
@@ -549,12 +532,7 @@ fn only_members_read_and_write_messages() {
         .send()
         .assert_error(404, "NOT_FOUND");
     app.get(&messages_path(&private, "")).as_user(&invitee).send().assert_error(403, "NOT_MEMBER");
-    app.post(&messages_path(&private, ""))
-        .as_user(&invitee)
-        .header("idempotency-key", "k")
-        .json(json!({"content": "hi"}))
-        .send()
-        .assert_error(403, "NOT_MEMBER");
+    keyed_send(&app, &invitee, &private, "k", json!({"content": "hi"})).assert_error(403, "NOT_MEMBER");
     app.get(&messages_path(&public, "")).send().assert_error(401, "UNAUTHORIZED");
     app.get(&messages_path(&uuid::Uuid::new_v4().to_string(), ""))
         .as_user(&admin)
@@ -585,13 +563,7 @@ fn idempotency_keys_expire_after_24_hours() {
     let app = TestApp::spawn();
     let ada = User::new("Ada");
     let room = room_with(&app, &ada);
-    let send = || {
-        app.post(&messages_path(&room, ""))
-            .as_user(&ada)
-            .header("idempotency-key", "daily")
-            .json(json!({"content": "same"}))
-            .send()
-    };
+    let send = || keyed_send(&app, &ada, &room, "daily", json!({"content": "same"}));
     let first = send();
     assert_eq!(first.status, 201);
     assert_eq!(send().status, 200);
@@ -611,13 +583,7 @@ fn a_keyed_send_purges_expired_keys_of_senders_who_stopped_sending() {
     let bob = User::new("Bob");
     let room = room_with(&app, &ada);
     join_ok(&app, &bob, &room);
-    let keyed = |user: &User, key: &str| {
-        app.post(&messages_path(&room, ""))
-            .as_user(user)
-            .header("idempotency-key", key)
-            .json(json!({"content": key}))
-            .send()
-    };
+    let keyed = |user: &User, key: &str| keyed_send(&app, user, &room, key, json!({"content": key}));
     for i in 0..3 {
         assert_eq!(keyed(&bob, &format!("bob-{i}")).status, 201);
     }
@@ -642,12 +608,7 @@ fn one_keyed_send_purges_a_bounded_batch_of_expired_keys() {
             &[json!(ada.id), json!(room), json!(format!("old-{i}")), message["id"].clone()],
         );
     }
-    let sent = app
-        .post(&messages_path(&room, ""))
-        .as_user(&ada)
-        .header("idempotency-key", "new")
-        .json(json!({"content": "x"}))
-        .send();
+    let sent = keyed_send(&app, &ada, &room, "new", json!({"content": "x"}));
     assert_eq!(sent.status, 201);
     let left = app.store().count("SELECT count(*) FROM idempotency_keys WHERE idempotency_key LIKE 'old-%'", &[]);
     assert_eq!(left, backlog - 16, "the LIMIT of the purge in trigger messages_claim_idempotency_key");
@@ -697,13 +658,7 @@ mod host_only {
         let app = TestApp::spawn();
         let ada = User::new("Ada");
         let room = room_with(&app, &ada);
-        let send = || {
-            app.post(&messages_path(&room, ""))
-                .as_user(&ada)
-                .header("idempotency-key", "k")
-                .json(json!({"content": "x"}))
-                .send()
-        };
+        let send = || keyed_send(&app, &ada, &room, "k", json!({"content": "x"}));
         let (created, statements) = app.count_statements(send);
         assert_eq!((created.status, statements), (201, 1), "the guarded INSERT; its trigger claims the key");
     }
@@ -713,13 +668,7 @@ mod host_only {
         let app = TestApp::spawn();
         let ada = User::new("Ada");
         let room = room_with(&app, &ada);
-        let send = || {
-            app.post(&messages_path(&room, ""))
-                .as_user(&ada)
-                .header("idempotency-key", "k")
-                .json(json!({"content": "x"}))
-                .send()
-        };
+        let send = || keyed_send(&app, &ada, &room, "k", json!({"content": "x"}));
         send();
         let (replayed, statements) = app.count_statements(send);
         assert_eq!((replayed.status, statements), (200, 3), "the INSERT that inserts nothing, access, the original");
@@ -736,13 +685,7 @@ mod host_only {
         let room = room_with(app, &ada);
         join_ok(app, &bob, &room);
         let message = send_text_ok(app, &bob, &room, "x");
-        succeeded(
-            app.post(&messages_path(&room, ""))
-                .as_user(&bob)
-                .header("idempotency-key", "k")
-                .json(json!({"content": "y"}))
-                .send(),
-        );
+        succeeded(keyed_send(app, &bob, &room, "k", json!({"content": "y"})));
         page_ok(app, &bob, &room, "");
         succeeded(app.delete(&message_path(&room, &message)).as_user(&ada).send());
         succeeded(app.put(&format!("/api/rooms/{room}")).as_user(&ada).json(json!({"name": "Renamed"})).send());

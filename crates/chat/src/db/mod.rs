@@ -5,6 +5,8 @@
 //! (see the README): computed columns are aliased, ids come from `RETURNING`, and the host's
 //! `changes()` / `last_insert_rowid()` are never called (libSQL always answers 0).
 
+#[cfg(any(test, feature = "native"))]
+pub mod native;
 mod rows;
 
 use std::fmt;
@@ -171,56 +173,7 @@ fn from_spin_error(error: spin_sdk::sqlite3::Error) -> DbError {
 #[cfg(test)]
 pub(crate) mod testing {
     //! An in-memory SQLite behind [`Database`], for repository unit tests.
-    use super::*;
-
-    pub struct MemoryDatabase(pub rusqlite::Connection);
-
-    impl MemoryDatabase {
-        pub fn new() -> Self {
-            MemoryDatabase(rusqlite::Connection::open_in_memory().expect("in-memory sqlite"))
-        }
-
-        /// A file, in the rollback journal as Spin opens a new one.
-        pub fn open_file(path: &std::path::Path) -> Self {
-            let connection = rusqlite::Connection::open(path).expect("sqlite file");
-            connection.pragma_update(None, "journal_mode", "DELETE").expect("journal mode");
-            MemoryDatabase(connection)
-        }
-    }
-
-    impl Database for MemoryDatabase {
-        fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
-            use rusqlite::types::{Value, ValueRef};
-            let run = || -> rusqlite::Result<Rows> {
-                let mut statement = self.0.prepare(sql)?;
-                let names: Vec<String> = statement.column_names().map(str::to_owned).collect();
-                let columns = names.len();
-                let params = params.iter().map(|p| match p {
-                    SqlValue::Integer(n) => Value::Integer(*n),
-                    SqlValue::Real(x) => Value::Real(*x),
-                    SqlValue::Text(s) => Value::Text(s.clone()),
-                    SqlValue::Blob(b) => Value::Blob(b.clone()),
-                    SqlValue::Null => Value::Null,
-                });
-                let mut rows = statement.query(rusqlite::params_from_iter(params))?;
-                let mut out = Rows { columns: names, rows: Vec::new() };
-                while let Some(row) = rows.next()? {
-                    let values = (0..columns)
-                        .map(|i| match row.get_ref(i)? {
-                            ValueRef::Integer(n) => Ok(SqlValue::Integer(n)),
-                            ValueRef::Real(x) => Ok(SqlValue::Real(x)),
-                            ValueRef::Text(t) => Ok(SqlValue::Text(String::from_utf8_lossy(t).into_owned())),
-                            ValueRef::Blob(b) => Ok(SqlValue::Blob(b.to_vec())),
-                            ValueRef::Null => Ok(SqlValue::Null),
-                        })
-                        .collect::<rusqlite::Result<Vec<_>>>()?;
-                    out.rows.push(values);
-                }
-                Ok(out)
-            };
-            run().map_err(|e| DbError::from_message(&e.to_string()))
-        }
-    }
+    pub use super::native::NativeDatabase as MemoryDatabase;
 }
 
 #[cfg(test)]
