@@ -79,13 +79,18 @@ const INSERT_MESSAGE: &str = concat!(
     ")) RETURNING seq, created_at"
 );
 
-/// The live claim of a key (`?1` sender, `?2` room, `?3` key), with the message it created.
+/// The live claim of a key (`?1` sender, `?2` room, `?3` key), with the message it created, for
+/// a sender who is still a member of the live room: only members replay a key.
 const FIND_KEYED_MESSAGE: &str = concat!(
     "SELECT k.request_hash, ",
     message_columns!(),
     " FROM idempotency_keys k JOIN messages m ON m.id = k.message_id \
      WHERE k.user_id = ?1 AND k.room_id = ?2 AND k.idempotency_key = ?3 AND k.created_at >= ",
-    key_expiry!()
+    key_expiry!(),
+    " AND ",
+    room_is_live!("?2"),
+    " AND ",
+    is_member!("?2", "?1")
 );
 
 /// `?1` room, `?2` message, `?3` caller. The author or an admin of the live room, which the
@@ -176,8 +181,9 @@ impl<'a> MessageRepository<'a> {
     /// Sends `message` as `author`, a member of the live room (404, 403 `NOT_MEMBER` otherwise).
     /// With an idempotency key, a retry returns the original message and a different body under
     /// the same key is 409 `IDEMPOTENCY_CONFLICT`. Either way the send is one guarded INSERT
-    /// (the key is claimed by its trigger), so concurrent retries create one message; only when
-    /// it inserts nothing is the refusal or the original message read.
+    /// (the key is claimed by its trigger), so concurrent retries create one message; when it
+    /// inserts nothing, the original of the key is read (members only), and when there is none
+    /// the refusal is explained inside one transaction (`guarded_write`).
     pub fn create(
         &self,
         room: RoomId,
@@ -191,24 +197,23 @@ impl<'a> MessageRepository<'a> {
             return Ok(guarded_write(self.db, insert, explain)?.map(SendOutcome::Created));
         };
         let digest = message.digest();
-        // Refused by the guards: not a member, or the key is claimed. A claim that expires, or a
-        // membership that begins, between the INSERT and the look-ups: send again.
-        for _ in 0..2 {
-            if let Some(created) = self.insert(room, author, message, Some((key, &digest)))? {
-                return Ok(Ok(SendOutcome::Created(created)));
+        let params = [author.user_id.to_string().into(), room.to_string().into(), key.into()];
+        // Sent, or the original of a held key: a replay or a conflict. Neither: not a member (the
+        // refusal is explained in the transaction `guarded_write` runs this again in).
+        let send_or_replay = |db: &dyn Database| {
+            if let Some(created) = MessageRepository::new(db).insert(room, author, message, Some((key, &digest)))? {
+                return Ok(Some(Ok(SendOutcome::Created(created))));
             }
-            if let Some(refusal) = explain(self.db)? {
-                return Ok(Err(refusal));
+            let rows = db.execute(FIND_KEYED_MESSAGE, &params)?;
+            let Some(original) = rows.first() else {
+                return Ok(None);
+            };
+            if original.get::<&str>("request_hash")? != digest {
+                return Ok(Some(Err(Refusal::IdempotencyConflict)));
             }
-            let params = [author.user_id.to_string().into(), room.to_string().into(), key.into()];
-            if let Some(row) = self.db.execute(FIND_KEYED_MESSAGE, &params)?.first() {
-                if row.get::<&str>("request_hash")? != digest {
-                    return Ok(Err(Refusal::IdempotencyConflict));
-                }
-                return Ok(Ok(SendOutcome::Replayed(Message::from_row(row)?)));
-            }
-        }
-        Err(DbError::Other("a keyed send neither inserted nor found its key".into()))
+            Ok(Some(Ok(SendOutcome::Replayed(Message::from_row(original)?))))
+        };
+        Ok(guarded_write(self.db, send_or_replay, explain)?.and_then(|outcome| outcome))
     }
 
     /// The guarded insert: `None` when the author is not a member of the live room.
