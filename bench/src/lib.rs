@@ -2,7 +2,9 @@
 //! keep-alive, development tokens, and percentile tables from HDR histograms.
 
 pub mod report;
+pub mod scenario;
 pub mod seeded;
+pub mod setup;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

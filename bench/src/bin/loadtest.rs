@@ -14,18 +14,18 @@
 //! `--saturate` is closed-loop instead: `--connections` clients back to back, per route, for the
 //! throughput ceiling.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use bench::report::{histogram, p99_ms, print_header, print_row, RouteStats};
-use bench::{jwt_secret, token, Answer, Http};
+use bench::scenario::{parse_mix, pick, Scenario, Target};
+use bench::setup::{expect, set_up, SetUp};
+use bench::{jwt_secret, token, Http};
 use clap::Parser;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_distr::{Distribution, Exp};
-use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -80,303 +80,6 @@ struct Args {
     /// Seconds before a request counts as unanswered.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Scenario {
-    Newest,
-    After,
-    Rooms,
-    Send,
-    JoinLeave,
-    Deep,
-    Health,
-    Ready,
-    /// `get:/path` (with the user's token) or `anon:/path` (without): any GET, for `--saturate`.
-    Get {
-        path: &'static str,
-        authenticated: bool,
-    },
-}
-
-impl Scenario {
-    fn parse(name: &str) -> anyhow::Result<Scenario> {
-        Ok(match name {
-            "newest" => Scenario::Newest,
-            "after" => Scenario::After,
-            "rooms" => Scenario::Rooms,
-            "send" => Scenario::Send,
-            "joinleave" => Scenario::JoinLeave,
-            "deep" => Scenario::Deep,
-            "health" => Scenario::Health,
-            "ready" => Scenario::Ready,
-            other => match other.split_once(':') {
-                Some((kind @ ("get" | "anon"), path)) if path.starts_with('/') => {
-                    Scenario::Get { path: Box::leak(path.to_owned().into_boxed_str()), authenticated: kind == "get" }
-                }
-                _ => bail!("unknown scenario {other}"),
-            },
-        })
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Scenario::Newest => "GET messages (newest page)",
-            Scenario::After => "GET messages?after (poll)",
-            Scenario::Rooms => "GET /api/rooms",
-            Scenario::Send => "POST messages (keyed)",
-            Scenario::JoinLeave => "POST join / leave",
-            Scenario::Deep => "GET messages?before (deep)",
-            Scenario::Health => "GET /health",
-            Scenario::Ready => "GET /ready",
-            Scenario::Get { path, authenticated: true } => path,
-            Scenario::Get { path, authenticated: false } => path,
-        }
-    }
-}
-
-struct User {
-    token: String,
-    /// The newest cursor this user has seen, for `after` polls.
-    cursor: Mutex<Option<String>>,
-    in_side_room: AtomicBool,
-}
-
-/// The state shared by every request.
-struct Target {
-    http: Http,
-    urls: Vec<String>,
-    next_url: AtomicUsize,
-    room: String,
-    side_room: String,
-    deep_cursor: Option<String>,
-    users: Vec<User>,
-    sent: AtomicUsize,
-}
-
-impl Target {
-    fn url(&self, path: &str) -> String {
-        let base = &self.urls[self.next_url.fetch_add(1, Ordering::Relaxed) % self.urls.len()];
-        format!("{}{path}", base.trim_end_matches('/'))
-    }
-
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        user: &User,
-        extra: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Answer {
-        self.http.send(method, &self.url(path), Some(&user.token), extra, body).await
-    }
-
-    async fn run(&self, scenario: Scenario, user: &User) -> u16 {
-        let messages = format!("/api/rooms/{}/messages", self.room);
-        match scenario {
-            Scenario::Newest => self.call("GET", &format!("{messages}?limit=50"), user, &[], None).await.status,
-            Scenario::After => {
-                let cursor = user.cursor.lock().expect("cursor lock").clone();
-                let path = match &cursor {
-                    Some(cursor) => format!("{messages}?after={cursor}&limit=50"),
-                    None => format!("{messages}?limit=50"),
-                };
-                let answer = self.call("GET", &path, user, &[], None).await;
-                if let Some(next) = answer.json()["pagination"]["nextCursor"].as_str() {
-                    *user.cursor.lock().expect("cursor lock") = Some(next.to_owned());
-                }
-                answer.status
-            }
-            Scenario::Rooms => self.call("GET", "/api/rooms?limit=20", user, &[], None).await.status,
-            Scenario::Send => {
-                let n = self.sent.fetch_add(1, Ordering::Relaxed);
-                let key = uuid::Uuid::new_v4().to_string();
-                let body = json!({"content": format!("load message {n}")});
-                self.call("POST", &messages, user, &[("idempotency-key", &key)], Some(&body)).await.status
-            }
-            Scenario::JoinLeave => {
-                let joined = user.in_side_room.fetch_xor(true, Ordering::Relaxed);
-                let action = if joined { "leave" } else { "join" };
-                self.call("POST", &format!("/api/rooms/{}/{action}", self.side_room), user, &[], None).await.status
-            }
-            Scenario::Deep => {
-                let path = match &self.deep_cursor {
-                    Some(cursor) => format!("{messages}?before={cursor}&limit=50"),
-                    None => format!("{messages}?limit=50"),
-                };
-                self.call("GET", &path, user, &[], None).await.status
-            }
-            Scenario::Health => self.http.send("GET", &self.url("/health"), None, &[], None).await.status,
-            Scenario::Ready => self.http.send("GET", &self.url("/ready"), None, &[], None).await.status,
-            Scenario::Get { path, authenticated } => {
-                let path = path.replace("{room}", &self.room);
-                let token = authenticated.then_some(user.token.as_str());
-                self.http.send("GET", &self.url(&path), token, &[], None).await.status
-            }
-        }
-    }
-}
-
-fn parse_mix(mix: &str) -> anyhow::Result<Vec<(Scenario, u32)>> {
-    let mut weights = Vec::new();
-    for part in mix.split(',').filter(|p| !p.is_empty()) {
-        let (name, weight) = part.split_once('=').context("--mix takes name=weight,...")?;
-        let weight: u32 = weight.parse().context("a weight is a whole number")?;
-        if weight > 0 {
-            weights.push((Scenario::parse(name)?, weight));
-        }
-    }
-    if weights.is_empty() {
-        bail!("--mix has no scenario with a weight");
-    }
-    Ok(weights)
-}
-
-fn pick(mix: &[(Scenario, u32)], rng: &mut StdRng) -> Scenario {
-    let total: u32 = mix.iter().map(|(_, w)| w).sum();
-    let mut roll = rng.random_range(0..total);
-    for (scenario, weight) in mix {
-        if roll < *weight {
-            return *scenario;
-        }
-        roll -= weight;
-    }
-    mix[0].0
-}
-
-fn user_id(seed: u64, index: usize) -> String {
-    let mut rng = StdRng::seed_from_u64(seed.wrapping_mul(1_000_003).wrapping_add(index as u64));
-    uuid::Builder::from_random_bytes(rng.random()).into_uuid().to_string()
-}
-
-/// Runs `work` for every item, at most `width` at a time; fails on the first error.
-async fn each<T, F, Fut>(items: Vec<T>, width: usize, work: F) -> anyhow::Result<()>
-where
-    T: Send + 'static,
-    F: Fn(T) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
-{
-    let queue = Arc::new(Mutex::new(items.into_iter()));
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..width.max(1) {
-        let (queue, work) = (queue.clone(), work.clone());
-        workers.spawn(async move {
-            loop {
-                let next = queue.lock().expect("queue lock").next();
-                match next {
-                    Some(item) => work(item).await?,
-                    None => return Ok::<(), anyhow::Error>(()),
-                }
-            }
-        });
-    }
-    while let Some(done) = workers.join_next().await {
-        done??;
-    }
-    Ok(())
-}
-
-fn expect(answer: &Answer, wanted: &[u16], what: &str) -> anyhow::Result<()> {
-    if wanted.contains(&answer.status) {
-        Ok(())
-    } else {
-        bail!("{what}: answered {} {}", answer.status, String::from_utf8_lossy(&answer.body))
-    }
-}
-
-/// The room, its members and its history, through the API.
-async fn set_up(args: &Args, users: usize, with_room: bool) -> anyhow::Result<Arc<Target>> {
-    let secret = jwt_secret()?;
-    let http = Http::new(Duration::from_secs(args.timeout));
-    let setup_urls = if args.setup_urls.is_empty() { args.urls.clone() } else { args.setup_urls.clone() };
-    for url in args.urls.iter().chain(&args.setup_urls) {
-        let health = http.send("GET", &format!("{}/health", url.trim_end_matches('/')), None, &[], None).await;
-        expect(&health, &[200], &format!("{url}/health"))?;
-    }
-    let users: Vec<User> = (0..users.max(1))
-        .map(|i| User {
-            token: token(&secret, &user_id(args.seed, i), &format!("load-{i}")),
-            cursor: Mutex::new(None),
-            in_side_room: AtomicBool::new(false),
-        })
-        .collect();
-    let mut target = Target {
-        http,
-        urls: setup_urls,
-        next_url: AtomicUsize::new(0),
-        room: String::new(),
-        side_room: String::new(),
-        deep_cursor: None,
-        users,
-        sent: AtomicUsize::new(0),
-    };
-    if !with_room {
-        target.urls = args.urls.clone();
-        return Ok(Arc::new(target));
-    }
-    let run = uuid::Uuid::new_v4().simple().to_string();
-    for (name, slot) in [(format!("load {}", &run[..12]), 0), (format!("side {}", &run[..12]), 1)] {
-        let created = target.call("POST", "/api/rooms", &target.users[0], &[], Some(&json!({"name": name}))).await;
-        expect(&created, &[201], "creating the load room")?;
-        let id = created.json()["data"]["id"].as_str().context("a room id")?.to_owned();
-        if slot == 0 {
-            target.room = id;
-        } else {
-            target.side_room = id;
-        }
-    }
-    let target = Arc::new(target);
-    let joins: Vec<usize> = (1..target.users.len()).collect();
-    let t = target.clone();
-    each(joins, 32, move |i| {
-        let t = t.clone();
-        async move {
-            let answer = t.call("POST", &format!("/api/rooms/{}/join", t.room), &t.users[i], &[], None).await;
-            expect(&answer, &[200, 201], "joining the load room")
-        }
-    })
-    .await?;
-    let t = target.clone();
-    each((0..args.messages).collect(), 16, move |n| {
-        let t = t.clone();
-        async move {
-            let user = &t.users[n % t.users.len()];
-            let body = json!({"content": format!("history {n}")});
-            let answer = t.call("POST", &format!("/api/rooms/{}/messages", t.room), user, &[], Some(&body)).await;
-            expect(&answer, &[201], "sending history")
-        }
-    })
-    .await?;
-    let mut target = Arc::try_unwrap(target).map_err(|_| anyhow::anyhow!("set-up still running"))?;
-    target.deep_cursor = walk_back(&target, args.deep_pages).await?;
-    let newest =
-        target.call("GET", &format!("/api/rooms/{}/messages?limit=1", target.room), &target.users[0], &[], None).await;
-    let cursor = newest.json()["pagination"]["nextCursor"].as_str().map(str::to_owned);
-    for user in &target.users {
-        *user.cursor.lock().expect("cursor lock") = cursor.clone();
-    }
-    target.urls = args.urls.clone();
-    Ok(Arc::new(target))
-}
-
-/// The `prevCursor` `pages` pages of 100 back from the newest message (or the oldest reached).
-async fn walk_back(target: &Target, pages: usize) -> anyhow::Result<Option<String>> {
-    let mut cursor: Option<String> = None;
-    for _ in 0..pages {
-        let query = match &cursor {
-            Some(c) => format!("?limit=100&before={c}"),
-            None => "?limit=100".to_owned(),
-        };
-        let page = target
-            .call("GET", &format!("/api/rooms/{}/messages{query}", target.room), &target.users[0], &[], None)
-            .await;
-        expect(&page, &[200], "walking history")?;
-        match page.json()["pagination"]["prevCursor"].as_str() {
-            Some(previous) => cursor = Some(previous.to_owned()),
-            None => break,
-        }
-    }
-    Ok(cursor)
 }
 
 struct Sample {
@@ -546,6 +249,19 @@ async fn probe(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+impl Args {
+    fn set_up(&self) -> SetUp {
+        SetUp {
+            urls: self.urls.clone(),
+            setup_urls: self.setup_urls.clone(),
+            timeout: self.timeout,
+            seed: self.seed,
+            messages: self.messages,
+            deep_pages: self.deep_pages,
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -556,10 +272,10 @@ async fn main() -> anyhow::Result<()> {
         let routes: Vec<Scenario> = args.routes.split(',').map(Scenario::parse).collect::<anyhow::Result<_>>()?;
         let public =
             |s: &Scenario| matches!(s, Scenario::Health | Scenario::Ready | Scenario::Get { authenticated: false, .. });
-        let target = set_up(&args, args.connections, !routes.iter().all(public)).await?;
+        let target = set_up(&args.set_up(), args.connections, !routes.iter().all(public)).await?;
         saturate(&args, target).await
     } else {
-        let target = set_up(&args, args.users, true).await?;
+        let target = set_up(&args.set_up(), args.users, true).await?;
         open_loop(&args, target).await
     }
 }
