@@ -25,13 +25,13 @@ pub struct SetUp {
     pub deep_pages: usize,
 }
 
+/// The load test's user `index`, the same for the same seed.
 fn user_id(seed: u64, index: usize) -> String {
     let mut rng = StdRng::seed_from_u64(seed.wrapping_mul(1_000_003).wrapping_add(index as u64));
     uuid::Builder::from_random_bytes(rng.random()).into_uuid().to_string()
 }
 
 /// Runs `work` for every item, at most `width` at a time; fails on the first error.
-
 async fn each<T, F, Fut>(items: Vec<T>, width: usize, work: F) -> anyhow::Result<()>
 where
     T: Send + 'static,
