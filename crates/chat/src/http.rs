@@ -130,7 +130,7 @@ fn serve(request: &Request, params: &Params, endpoint: Endpoint) -> Response {
 pub fn with_current_schema(db: &dyn Database, work: impl Fn() -> Result<Reply, ApiError>) -> Result<Reply, ApiError> {
     match work() {
         Err(ApiError::Database(DbError::SchemaOutdated(detail))) => {
-            eprintln!("schema out of date ({detail}); applying migrations");
+            crate::log_line!("schema out of date ({detail}); applying migrations");
             migrations::ensure_current(db)?;
             work()
         }
@@ -145,7 +145,7 @@ pub fn respond(request: &Request, work: impl FnOnce() -> Result<Reply, ApiError>
         Ok(reply) => reply.into_response(&request_id),
         Err(error) => {
             if error.is_server_error() {
-                eprintln!(
+                crate::log_line!(
                     "request_id={request_id} method={} path={} status={} error={error}",
                     request.method(),
                     request.path(),

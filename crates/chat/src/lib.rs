@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod log;
 pub mod membership;
 pub mod messages;
 pub mod migrations;

@@ -36,7 +36,7 @@ impl DbError {
     /// Classifies a driver's error text. Local SQLite and libSQL (`Hrana: ...`) word errors
     /// differently; these substrings are the ones both use.
     pub fn from_message(message: &str) -> DbError {
-        const UNAVAILABLE: [&str; 14] = [
+        const UNAVAILABLE: [&str; 15] = [
             "connection refused",
             "error trying to connect",
             "error sending request",
@@ -51,6 +51,8 @@ impl DbError {
             "unable to open database",
             "stream not found",
             "broken pipe",
+            // sqld past --max-concurrent-requests: busy, not broken.
+            "too many concurrent requests",
         ];
         let lower = message.to_lowercase();
         if lower.contains("unique constraint failed") {
@@ -104,7 +106,7 @@ fn rollback(db: &dyn Database) {
     // The request fails with the original error either way; a failed ROLLBACK means the
     // connection is gone, and the host rolls back a transaction whose connection is dropped.
     if let Err(error) = db.execute("ROLLBACK", &[]) {
-        eprintln!("rollback failed: {error}");
+        crate::log_line!("rollback failed: {error}");
     }
 }
 
@@ -189,6 +191,8 @@ mod tests {
             ("table rooms has no column named description_key", "schema"),
             ("Hrana: `api error: `error sending request: Connection refused (os error 111)``", "unavailable"),
             ("database is locked", "unavailable"),
+            ("Hrana: `api error: `status=500 Internal Server Error, body=Internal Error: Too many concurrent requests``", "unavailable"),
+            ("Hrana: `api error: `Timed out while opening database connection``", "unavailable"),
             ("Hrana: `api error: `status=503 Service Unavailable``", "unavailable"),
             ("Hrana: `error sending request: connection closed before message completed`", "unavailable"),
             ("near \"SELEC\": syntax error", "other"),
