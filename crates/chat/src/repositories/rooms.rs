@@ -92,19 +92,20 @@ macro_rules! room_listing {
     };
 }
 
-/// The total of visible rooms: without a search, the live public rooms (a counter) plus the
-/// caller's private ones; with one, its matches.
+/// The total of visible rooms without a search: the live public rooms (a counter) plus the
+/// caller's private ones.
 macro_rules! visible_total {
     () => {
-        concat!(
-            "CASE WHEN ?2 IS NULL THEN (SELECT live_public FROM room_totals WHERE id = 1) \
-               + (SELECT count(*) FROM memberships pm CROSS JOIN rooms pr WHERE pm.user_id = ?1 \
-                    AND pr.id = pm.room_id AND pr.deleted_at IS NULL AND pr.is_private = 1) \
-             ELSE (SELECT count(*) ",
-            visible_rooms!(),
-            matching_search!(),
-            ") END"
-        )
+        "(SELECT live_public FROM room_totals WHERE id = 1) \
+           + (SELECT count(*) FROM memberships pm CROSS JOIN rooms pr WHERE pm.user_id = ?1 \
+                AND pr.id = pm.room_id AND pr.deleted_at IS NULL AND pr.is_private = 1)"
+    };
+}
+
+/// The total of visible rooms matching the search `?2`.
+macro_rules! matching_total {
+    () => {
+        concat!("(SELECT count(*) ", visible_rooms!(), matching_search!(), ")")
     };
 }
 
@@ -126,10 +127,11 @@ macro_rules! visible_page {
 }
 
 /// Without a search the page is found on the covering `rooms_live_newest` index alone, so a deep
-/// page costs an index walk. A search must read every candidate's name (`?2` is its text).
+/// page costs an index walk (`?2`, the search, is bound NULL and unused). A search must read
+/// every candidate's name.
 const LIST_VISIBLE_ROOMS: &str = room_listing!(visible_total!(), visible_page!(""));
 
-const SEARCH_VISIBLE_ROOMS: &str = room_listing!(visible_total!(), visible_page!(matching_search!()));
+const SEARCH_VISIBLE_ROOMS: &str = room_listing!(matching_total!(), visible_page!(matching_search!()));
 
 const LIST_JOINED_ROOMS: &str =
     room_listing!(concat!("(SELECT count(*) ", joined_rooms!(), matching_search!(), ")"), room_page!(joined_rooms!()));
