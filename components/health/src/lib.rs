@@ -4,16 +4,17 @@
 
 use chat::db::SpinDatabase;
 use chat::http::{public_get, Routes};
+use chat::request::HttpRequest;
 use chat::{migrations, ApiError, Reply};
 use serde_json::json;
-use spin_sdk::http::{Request, Response};
+use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 /// The API's own OpenAPI document, served as is.
 const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
 
 #[http_component]
-fn handle(request: Request) -> Response {
+fn handle(request: IncomingRequest) -> Response {
     Routes::new()
         .route("/health", &[public_get(health)])
         .route("/ready", &[public_get(ready)])
@@ -21,18 +22,18 @@ fn handle(request: Request) -> Response {
         .handle(request)
 }
 
-fn health(_: &Request) -> Result<Reply, ApiError> {
+fn health(_: &HttpRequest) -> Result<Reply, ApiError> {
     Ok(Reply::ok(json!({ "status": "ok" })))
 }
 
-fn ready(_: &Request) -> Result<Reply, ApiError> {
+fn ready(_: &HttpRequest) -> Result<Reply, ApiError> {
     let not_ready = |error: chat::db::DbError| ApiError::NotReady(error.to_string());
     let db = SpinDatabase::open_default().map_err(not_ready)?;
     let version = migrations::ensure_current(&db).map_err(not_ready)?;
     Ok(Reply::ok(json!({ "status": "ready", "schemaVersion": version })))
 }
 
-fn openapi(_: &Request) -> Result<Reply, ApiError> {
+fn openapi(_: &HttpRequest) -> Result<Reply, ApiError> {
     // docs/openapi.json as it is: tests/docs checks it is valid OpenAPI 3.1 JSON.
     Ok(Reply { status: 200, body: Some(OPENAPI_JSON.to_owned()), headers: Vec::new() })
 }

@@ -8,11 +8,11 @@ use chat::pagination::PageRequest;
 use chat::repositories::invitations::{InvitationRepository, InviteOutcome};
 use chat::repositories::memberships::{JoinOutcome, RoomUserRepository};
 use chat::{ApiError, Refusal, Reply};
-use spin_sdk::http::{Request, Response};
+use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 #[http_component]
-fn handle(request: Request) -> Response {
+fn handle(request: IncomingRequest) -> Response {
     Routes::new()
         .route("/api/rooms/:id/join", &[post(join)])
         .route("/api/rooms/:id/leave", &[post(leave)])
@@ -26,7 +26,7 @@ fn handle(request: Request) -> Response {
 /// Join takes no body: whatever is sent is ignored.
 fn join(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
-    match RoomUserRepository::new(api.db).join(room, api.caller)? {
+    match RoomUserRepository::new(api.db()?).join(room, api.caller)? {
         Some(JoinOutcome::Joined(membership)) => Ok(Reply::with_status(201, membership)),
         Some(JoinOutcome::AlreadyMember(membership)) => Ok(Reply::ok(membership)),
         None => Err(Refusal::NotFound.into()),
@@ -36,14 +36,14 @@ fn join(api: &ApiRequest) -> Result<Reply, ApiError> {
 /// Leave takes no body. Not a member → 409 `NOT_MEMBER` (404 where the room is invisible).
 fn leave(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
-    RoomUserRepository::new(api.db).leave(room, api.caller.user_id)??;
+    RoomUserRepository::new(api.db()?).leave(room, api.caller.user_id)??;
     Ok(Reply::no_content())
 }
 
 fn list_members(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let page = PageRequest::from_query(&api.query())?;
-    let members = RoomUserRepository::new(api.db);
+    let members = RoomUserRepository::new(api.db()?);
     require_member_list_reader(members.access(room, api.caller.user_id)?)?;
     let (list, total) = members.members(room, page)?;
     Ok(Reply::list(list, page.pagination(total)))
@@ -53,14 +53,14 @@ fn change_role(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let target = api.user_id()?;
     let body: RoleBody = api.json()?;
-    let membership = RoomUserRepository::new(api.db).set_role(room, target, api.caller.user_id, body.role)??;
+    let membership = RoomUserRepository::new(api.db()?).set_role(room, target, api.caller.user_id, body.role)??;
     Ok(Reply::ok(membership))
 }
 
 fn remove_member(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let target = api.user_id()?;
-    RoomUserRepository::new(api.db).remove(room, target, api.caller.user_id)??;
+    RoomUserRepository::new(api.db()?).remove(room, target, api.caller.user_id)??;
     Ok(Reply::no_content())
 }
 
@@ -68,7 +68,7 @@ fn invite(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let body: InvitationBody = api.json()?;
     let invitee = body.user_id()?;
-    match InvitationRepository::new(api.db).invite(room, invitee, api.caller.user_id)?? {
+    match InvitationRepository::new(api.db()?).invite(room, invitee, api.caller.user_id)?? {
         InviteOutcome::Invited(invitation) => Ok(Reply::with_status(201, invitation)),
         InviteOutcome::AlreadyInvited(invitation) => Ok(Reply::ok(invitation)),
     }
@@ -77,14 +77,14 @@ fn invite(api: &ApiRequest) -> Result<Reply, ApiError> {
 fn list_invitations(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let page = PageRequest::from_query(&api.query())?;
-    require_admin(RoomUserRepository::new(api.db).access(room, api.caller.user_id)?)?;
-    let (list, total) = InvitationRepository::new(api.db).list(room, page)?;
+    require_admin(RoomUserRepository::new(api.db()?).access(room, api.caller.user_id)?)?;
+    let (list, total) = InvitationRepository::new(api.db()?).list(room, page)?;
     Ok(Reply::list(list, page.pagination(total)))
 }
 
 fn revoke_invitation(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let invitee = api.user_id()?;
-    InvitationRepository::new(api.db).revoke(room, invitee, api.caller.user_id)??;
+    InvitationRepository::new(api.db()?).revoke(room, invitee, api.caller.user_id)??;
     Ok(Reply::no_content())
 }

@@ -9,11 +9,11 @@ use chat::repositories::memberships::RoomUserRepository;
 use chat::repositories::messages::{MessageRepository, SendOutcome};
 use chat::response::CursorPagination;
 use chat::{ApiError, Refusal, Reply};
-use spin_sdk::http::{Request, Response};
+use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 #[http_component]
-fn handle(request: Request) -> Response {
+fn handle(request: IncomingRequest) -> Response {
     Routes::new()
         .route("/api/rooms/:id/messages", &[get(list_messages), post(send_message)])
         .route("/api/rooms/:id/messages/:messageId", &[get(get_message), delete(delete_message)])
@@ -24,7 +24,8 @@ fn list_messages(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let cursors = CursorCodec::new(api.auth.secret());
     let request = MessagePageRequest::from_query(&api.query(), room, &cursors)?;
-    let page = MessageRepository::new(api.db).read_page(room, api.caller.user_id, request.start, request.limit)??;
+    let page =
+        MessageRepository::new(api.db()?).read_page(room, api.caller.user_id, request.start, request.limit)??;
     let sent_after = match request.start {
         PageStart::After(_) => api.query().get("after")?.map(str::to_owned),
         _ => None,
@@ -41,8 +42,8 @@ fn list_messages(api: &ApiRequest) -> Result<Reply, ApiError> {
 fn send_message(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let message = NewMessage::parse(api.json()?)?;
-    let idempotency_key = parse_idempotency_key(api.request.header("idempotency-key").map(|v| v.as_bytes()))?;
-    match MessageRepository::new(api.db).create(room, api.caller, &message, idempotency_key.as_deref())?? {
+    let idempotency_key = parse_idempotency_key(api.request.header_bytes("idempotency-key"))?;
+    match MessageRepository::new(api.db()?).create(room, api.caller, &message, idempotency_key.as_deref())?? {
         SendOutcome::Created(created) => {
             let location = format!("/api/rooms/{room}/messages/{}", created.id);
             Ok(Reply::created(created, location))
@@ -54,14 +55,14 @@ fn send_message(api: &ApiRequest) -> Result<Reply, ApiError> {
 fn get_message(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let id = api.message_id()?;
-    require_member(RoomUserRepository::new(api.db).access(room, api.caller.user_id)?)?;
-    let message = MessageRepository::new(api.db).find(room, id)?.ok_or(Refusal::NotFound)?;
+    require_member(RoomUserRepository::new(api.db()?).access(room, api.caller.user_id)?)?;
+    let message = MessageRepository::new(api.db()?).find(room, id)?.ok_or(Refusal::NotFound)?;
     Ok(Reply::ok(message))
 }
 
 fn delete_message(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let id = api.message_id()?;
-    MessageRepository::new(api.db).soft_delete(room, id, api.caller.user_id)??;
+    MessageRepository::new(api.db()?).soft_delete(room, id, api.caller.user_id)??;
     Ok(Reply::no_content())
 }

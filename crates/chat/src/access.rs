@@ -3,7 +3,7 @@
 //! decides. The same rules as SQL, for the guarded writes, are in `repositories/guards.rs`.
 //!
 //! The contract's order of checks: the room (404 where it does not exist or the caller may not
-//! see it) → the target of the call (404) → the permission (403) → the conflict (409).
+//! see it) → the permission (403) → the target of the call (404) → the conflict (409).
 
 use crate::ids::UserId;
 use crate::rooms::Role;
@@ -185,10 +185,12 @@ pub fn require_member_list_reader(access: Option<RoomAccess>) -> Result<RoomAcce
     }
 }
 
-/// Why an admin's change to the target (role, removal, revocation) did not apply: the room
-/// (404), the target (404 unless `target_exists`), the permission (403: admins, or the target
-/// itself when `self_service`), the last admin (409). `None` when these rules allow it: then the
-/// statement's guard and these rules disagree, which is a bug, not the caller's fault.
+/// Why an admin's change to the target (role, removal, revocation) did not apply, in the
+/// contract's order: the room (404), the permission (403: admins, or the target itself when
+/// `self_service`), the target (404 unless `target_exists`), the last admin (409). The
+/// permission comes before the target, so a caller who may not moderate learns nothing about
+/// who is a member or invited. `None` when these rules allow it: then the statement's guard and
+/// these rules disagree, which is a bug, not the caller's fault.
 pub fn moderation_refusal(
     access: Option<RoomAccess>,
     target_exists: fn(&RoomAccess) -> bool,
@@ -197,11 +199,11 @@ pub fn moderation_refusal(
     let Ok(access) = require_visible(access) else {
         return Some(Refusal::NotFound);
     };
-    if !target_exists(&access) {
-        return Some(Refusal::NotFound);
-    }
     if !(access.is_admin() || self_service) {
         return Some(Refusal::Forbidden);
+    }
+    if !target_exists(&access) {
+        return Some(Refusal::NotFound);
     }
     access.target_is_last_admin().then_some(Refusal::LastAdmin)
 }
@@ -215,13 +217,18 @@ pub fn leave_refusal(access: Option<RoomAccess>) -> Option<Refusal> {
     }
 }
 
-/// Why deleting a message did not happen: the room (404), the message (404, `author` is `None`),
-/// then the permission, which only its author or an admin has (403).
+/// Why deleting a message did not happen: the room (404), the permission to delete in it, which
+/// members have (403 for anyone else, whether or not the message exists), the message (404,
+/// `author` is `None`), then the permission on that message, which only its author or an admin
+/// has (403).
 pub fn message_delete_refusal(access: Option<RoomAccess>, author: Option<UserId>, caller: UserId) -> Option<Refusal> {
     let access = match require_visible(access) {
         Err(refusal) => return Some(refusal),
         Ok(access) => access,
     };
+    if !access.is_member() {
+        return Some(Refusal::Forbidden);
+    }
     match author {
         None => Some(Refusal::NotFound),
         Some(author) if author != caller && !access.is_admin() => Some(Refusal::Forbidden),
@@ -311,5 +318,35 @@ mod tests {
     fn deleting_a_missing_message_is_not_found() {
         let member = access(false, Some(Role::Member), false);
         assert_eq!(message_delete_refusal(member, None, UserId::new_random()), Some(Refusal::NotFound));
+    }
+
+    #[test]
+    fn a_non_member_deleting_any_message_is_forbidden_whether_or_not_it_exists() {
+        let outsider = access(false, None, false);
+        assert_eq!(message_delete_refusal(outsider, None, UserId::new_random()), Some(Refusal::Forbidden));
+        let author = UserId::new_random();
+        assert_eq!(message_delete_refusal(outsider, Some(author), author), Some(Refusal::Forbidden));
+    }
+
+    #[test]
+    fn a_non_admin_moderating_is_forbidden_whether_or_not_the_target_exists() {
+        for target_exists in [RoomAccess::target_is_member as fn(&RoomAccess) -> bool, |_| false] {
+            let invitee = access(true, None, true);
+            assert_eq!(moderation_refusal(invitee, target_exists, false), Some(Refusal::Forbidden));
+            let member = access(true, Some(Role::Member), false);
+            assert_eq!(moderation_refusal(member, target_exists, false), Some(Refusal::Forbidden));
+        }
+    }
+
+    #[test]
+    fn an_admin_moderating_a_missing_target_gets_not_found() {
+        let admin = access(false, Some(Role::Admin), false);
+        assert_eq!(moderation_refusal(admin, |_| false, false), Some(Refusal::NotFound));
+    }
+
+    #[test]
+    fn removing_oneself_without_being_a_member_is_not_found() {
+        let outsider = access(false, None, false);
+        assert_eq!(moderation_refusal(outsider, RoomAccess::target_is_member, true), Some(Refusal::NotFound));
     }
 }

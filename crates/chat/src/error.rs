@@ -28,6 +28,9 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("request body is not valid JSON: {0}")]
     InvalidJson(String),
+    /// The body stream broke before its end (the client went away, say).
+    #[error("request body could not be read: {0}")]
+    UnreadableBody(String),
     #[error("unauthorized: {0}")]
     Unauthorized(&'static str),
     /// A refusal of the room's access rules or of a guarded write (403, 404, 409).
@@ -63,7 +66,7 @@ impl ApiError {
 
     pub fn status(&self) -> u16 {
         match self {
-            ApiError::Validation(_) | ApiError::InvalidJson(_) => 400,
+            ApiError::Validation(_) | ApiError::InvalidJson(_) | ApiError::UnreadableBody(_) => 400,
             ApiError::Unauthorized(_) => 401,
             ApiError::Refused(refusal) => refusal.status(),
             ApiError::NotFound => 404,
@@ -78,7 +81,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Validation(_) => "VALIDATION_ERROR",
-            ApiError::InvalidJson(_) => "INVALID_JSON",
+            ApiError::InvalidJson(_) | ApiError::UnreadableBody(_) => "INVALID_JSON",
             ApiError::Unauthorized(_) => "UNAUTHORIZED",
             ApiError::Refused(refusal) => refusal.code(),
             ApiError::NotFound => "NOT_FOUND",
@@ -97,6 +100,7 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => "the request is invalid".into(),
             ApiError::InvalidJson(_) => "the request body is not valid JSON".into(),
+            ApiError::UnreadableBody(_) => "the request body could not be read to its end".into(),
             ApiError::Unauthorized(reason) => format!("authentication required: {reason}"),
             ApiError::Refused(refusal) => refusal.message().into(),
             ApiError::NotFound => "not found".into(),

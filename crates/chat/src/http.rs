@@ -1,28 +1,32 @@
-//! The HTTP glue every component shares: routing on spin-sdk's `Router`, the order of checks
-//! (route → method → authentication → the handler's own checks), the request id, the error
+//! The HTTP glue every component shares: routing, the order of checks (route → method →
+//! authentication → the handler's own checks, then the store), the request id, the error
 //! envelope, logging, and the one-time migration retry.
 //!
 //! A component only declares its routes; handlers receive an [`ApiRequest`] and return a
 //! [`Reply`] or an [`ApiError`]. Nothing here panics on any input.
 
+use std::cell::OnceCell;
+
 use serde::de::DeserializeOwned;
-use spin_sdk::http::{Method, Params, Request, Response, Router};
+use spin_sdk::http::{IncomingRequest, Method, Params, Response};
 
 use crate::auth::{authenticate, AuthConfig, Caller};
 use crate::db::{Database, DbError, SpinDatabase};
 use crate::error::ApiError;
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::migrations;
-use crate::request::{self, Query};
+use crate::request::{HttpRequest, Query};
 use crate::response::{error_response, Reply};
 
-/// An authenticated API request with its open database connection.
+/// An authenticated API request. The database is opened on the first [`ApiRequest::db`], so a
+/// handler that checks its path ids, query and body first touches no store for a malformed
+/// request (the contract's order of checks).
 pub struct ApiRequest<'a> {
-    pub request: &'a Request,
+    pub request: &'a HttpRequest,
     params: &'a Params,
     pub caller: &'a Caller,
-    pub db: &'a dyn Database,
     pub auth: &'a AuthConfig,
+    db: OnceCell<SpinDatabase>,
 }
 
 impl ApiRequest<'_> {
@@ -50,97 +54,113 @@ impl ApiRequest<'_> {
         Query::from_request(self.request)
     }
 
+    /// The JSON body: read now (once, at most 64 KiB), by the contract's body rules.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        request::json_body(self.request)
+        self.request.json()
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        request::header(self.request, name)
+        self.request.header(name)
+    }
+
+    /// The `default` database, opened on first use.
+    pub fn db(&self) -> Result<&dyn Database, ApiError> {
+        if let Some(db) = self.db.get() {
+            return Ok(db);
+        }
+        let db = SpinDatabase::open_default()?;
+        Ok(self.db.get_or_init(|| db))
     }
 }
 
 pub type ApiHandler = fn(&ApiRequest) -> Result<Reply, ApiError>;
-pub type PublicHandler = fn(&Request) -> Result<Reply, ApiError>;
+pub type PublicHandler = fn(&HttpRequest) -> Result<Reply, ApiError>;
 
 /// What serves one method of a route.
 #[derive(Clone, Copy)]
 pub enum Endpoint {
-    /// Needs a valid bearer token and gets a database connection.
+    /// Needs a valid bearer token; may open the database.
     Authenticated(ApiHandler),
     /// Open to anyone (`/health`, `/ready`, the OpenAPI document).
     Public(PublicHandler),
 }
 
-/// A component's routing table.
-pub struct Routes {
-    router: Router,
+/// One route: its endpoints by method, and the `Allow` header of its 405.
+struct Route {
+    endpoints: Vec<(Method, Endpoint)>,
+    allow: String,
 }
 
-impl Default for Routes {
-    fn default() -> Self {
-        Routes::new()
-    }
+/// A component's routing table (routefinder, as spin-sdk's `Router` uses).
+#[derive(Default)]
+pub struct Routes {
+    router: routefinder::Router<usize>,
+    routes: Vec<Route>,
 }
 
 impl Routes {
     pub fn new() -> Self {
-        Routes { router: Router::new() }
+        Routes::default()
     }
 
     /// Serves `path` with one endpoint per method; any other method answers 405 with `Allow`.
     pub fn route(mut self, path: &str, endpoints: &[(Method, Endpoint)]) -> Self {
-        for (method, endpoint) in endpoints {
-            let endpoint = *endpoint;
-            self.router
-                .add(path, method.clone(), move |request: Request, params: Params| serve(&request, &params, endpoint));
-        }
         let allow = endpoints.iter().map(|(method, _)| method.to_string()).collect::<Vec<_>>().join(", ");
-        self.router.any(path, move |request: Request, _: Params| {
-            respond(&request, || Err(ApiError::MethodNotAllowed { allow: allow.clone() }))
-        });
+        // The paths are the component's own literals: a bad one fails every test at once.
+        if let Err(error) = self.router.add(path, self.routes.len()) {
+            crate::log_line!("route {path} is not a valid route: {error}");
+        }
+        self.routes.push(Route { endpoints: endpoints.to_vec(), allow });
         self
     }
 
+    /// Answers Spin's request: its body is read only if the endpoint asks for it.
+    pub fn handle(self, request: IncomingRequest) -> Response {
+        self.answer(&HttpRequest::from_incoming(request))
+    }
+
     /// Answers every request: paths no route matches get the 404 envelope.
-    pub fn handle(mut self, request: Request) -> Response {
-        self.router.any("/*", |request: Request, _: Params| respond(&request, || Err(ApiError::NotFound)));
-        self.router.handle(request)
+    pub fn answer(&self, request: &HttpRequest) -> Response {
+        let Some(found) = self.router.best_match(request.path()) else {
+            return respond(request, || Err(ApiError::NotFound));
+        };
+        let route = &self.routes[*found.handler()];
+        match route.endpoints.iter().find(|(method, _)| method == request.method()) {
+            Some((_, endpoint)) => serve(request, &found.captures().into_owned(), *endpoint),
+            None => respond(request, || Err(ApiError::MethodNotAllowed { allow: route.allow.clone() })),
+        }
     }
 }
 
-fn serve(request: &Request, params: &Params, endpoint: Endpoint) -> Response {
+fn serve(request: &HttpRequest, params: &Params, endpoint: Endpoint) -> Response {
     respond(request, || match endpoint {
         Endpoint::Public(handler) => handler(request),
         Endpoint::Authenticated(handler) => {
             let auth = AuthConfig::from_spin_variables()?;
-            let caller = authenticate(request::header(request, "authorization"), &auth)?;
-            // Every route refuses an oversized body, including those that ignore their body.
-            if request.body().len() > request::MAX_BODY_BYTES {
-                return Err(ApiError::PayloadTooLarge);
-            }
-            let db = SpinDatabase::open_default()?;
-            let api = ApiRequest { request, params, caller: &caller, db: &db, auth: &auth };
-            with_current_schema(&db, || handler(&api))
+            let caller = authenticate(request.header("authorization"), &auth)?;
+            let api = ApiRequest { request, params, caller: &caller, auth: &auth, db: OnceCell::new() };
+            with_current_schema(&api, handler)
         }
     })
 }
 
-/// Runs `work`; when it meets a missing table or column, migrates the store and runs it once more.
-/// This is how a fresh `spin up` gets its schema without a manual step (see [`migrations`]).
-pub fn with_current_schema(db: &dyn Database, work: impl Fn() -> Result<Reply, ApiError>) -> Result<Reply, ApiError> {
-    match work() {
+/// Runs `handler`; when it meets a missing table or column, migrates the store and runs it once
+/// more (the body, already read, is kept). This is how a fresh `spin up` gets its schema without
+/// a manual step (see [`migrations`]).
+fn with_current_schema(api: &ApiRequest, handler: ApiHandler) -> Result<Reply, ApiError> {
+    match handler(api) {
         Err(ApiError::Database(DbError::SchemaOutdated(detail))) => {
             crate::log_line!("schema out of date ({detail}); applying migrations");
-            migrations::ensure_current(db)?;
-            work()
+            migrations::ensure_current(api.db()?)?;
+            handler(api)
         }
         other => other,
     }
 }
 
 /// Applies the request id and the envelope, and logs server errors with their detail.
-pub fn respond(request: &Request, work: impl FnOnce() -> Result<Reply, ApiError>) -> Response {
-    let request_id = request::request_id(request);
+pub fn respond(request: &HttpRequest, work: impl FnOnce() -> Result<Reply, ApiError>) -> Response {
+    let request_id = request.request_id();
     match work() {
         Ok(reply) => reply.into_response(&request_id),
         Err(error) => {

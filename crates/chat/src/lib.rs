@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod body;
 pub mod cursor;
 pub mod db;
 pub mod error;

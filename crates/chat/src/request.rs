@@ -1,33 +1,99 @@
 //! Reading requests: the request id, query parameters and JSON bodies, per the contract's rules.
 
+use std::cell::RefCell;
+
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use spin_sdk::http::Request;
+use spin_sdk::http::{IncomingRequest, Method};
 
+use crate::body::{read_bounded, BodySource, WasiBody, MAX_BODY_BYTES};
 use crate::error::{ApiError, FieldError};
 
-/// Bodies larger than this are refused with 413.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
 const MAX_REQUEST_ID_CHARS: usize = 128;
 
-/// The client's `x-request-id` when it is 1-128 characters of `[A-Za-z0-9._-]`, else a new UUID.
-pub fn request_id(request: &Request) -> String {
-    request
-        .header("x-request-id")
-        .and_then(|value| value.as_str())
-        .filter(|id| is_valid_request_id(id))
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+/// A request as the handlers see it: its head, read at once, and its body, read only when a
+/// handler asks for it ([`HttpRequest::json`]), at most once, and never past the limit.
+pub struct HttpRequest {
+    method: Method,
+    path: String,
+    query: String,
+    headers: Vec<(String, Vec<u8>)>,
+    body: RefCell<Body>,
+}
+
+enum Body {
+    Unread(Box<dyn BodySource>),
+    Read(Result<Vec<u8>, ApiError>),
+}
+
+impl HttpRequest {
+    /// `target` is the path with its query (`/api/rooms?page=2`).
+    pub fn new(method: Method, target: &str, headers: Vec<(String, Vec<u8>)>, body: Box<dyn BodySource>) -> Self {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let headers = headers.into_iter().map(|(name, value)| (name.to_ascii_lowercase(), value)).collect();
+        HttpRequest {
+            method,
+            path: path.to_owned(),
+            query: query.to_owned(),
+            headers,
+            body: RefCell::new(Body::Unread(body)),
+        }
+    }
+
+    /// Spin's request: the head now, the body stream only when read.
+    pub fn from_incoming(request: IncomingRequest) -> Self {
+        let target = request.path_with_query().unwrap_or_else(|| "/".to_owned());
+        let headers = request.headers().entries();
+        HttpRequest::new(request.method(), &target, headers, Box::new(WasiBody::new(request)))
+    }
+
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub fn query(&self) -> &str {
+        &self.query
+    }
+
+    /// The first value of a header (names are case-insensitive), if it is valid UTF-8.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.header_bytes(name).and_then(|value| std::str::from_utf8(value).ok())
+    }
+
+    pub fn header_bytes(&self, name: &str) -> Option<&[u8]> {
+        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_slice())
+    }
+
+    /// Parses the JSON body into `T` by the contract's rules (see [`parse_json_body`]).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        let mut body = self.body.borrow_mut();
+        if let Body::Unread(source) = &mut *body {
+            let declared = self.header("content-length").and_then(|length| length.trim().parse().ok());
+            *body = Body::Read(read_bounded(source.as_mut(), declared, MAX_BODY_BYTES));
+        }
+        match &*body {
+            Body::Read(Ok(bytes)) => parse_json_body(bytes, self.header("content-type")),
+            Body::Read(Err(error)) => Err(error.clone()),
+            Body::Unread(_) => Err(ApiError::Internal("the body was not read".into())),
+        }
+    }
+
+    /// The client's `x-request-id` when it is 1-128 characters of `[A-Za-z0-9._-]`, else a new UUID.
+    pub fn request_id(&self) -> String {
+        self.header("x-request-id")
+            .filter(|id| is_valid_request_id(id))
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+    }
 }
 
 fn is_valid_request_id(id: &str) -> bool {
     (1..=MAX_REQUEST_ID_CHARS).contains(&id.len())
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
-/// A header's value as text, if present and valid UTF-8.
-pub fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
-    request.header(name).and_then(|value| value.as_str())
 }
 
 /// The decoded query string. Unknown parameters are ignored; a known one given twice is a 400.
@@ -41,7 +107,7 @@ impl Query {
         Query { pairs: form_urlencoded::parse(raw.as_bytes()).into_owned().collect() }
     }
 
-    pub fn from_request(request: &Request) -> Query {
+    pub fn from_request(request: &HttpRequest) -> Query {
         Query::parse(request.query())
     }
 
@@ -79,17 +145,10 @@ impl Query {
     }
 }
 
-/// Parses a JSON body into `T`: 413 over 64 KiB, 415 unless the `Content-Type` is JSON, 400
-/// `INVALID_JSON` when it does not parse, 400 `VALIDATION_ERROR` (with the field) for unknown
-/// fields, wrong types and a body that is not an object.
-pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
-    parse_json_body(request.body(), header(request, "content-type"))
-}
-
+/// Parses a JSON body into `T`: 415 unless the `Content-Type` is JSON, 400 `INVALID_JSON` when it
+/// does not parse, 400 `VALIDATION_ERROR` (with the field) for unknown fields, wrong types and a
+/// body that is not an object. (Its size was checked as it was read.)
 pub fn parse_json_body<T: DeserializeOwned>(body: &[u8], content_type: Option<&str>) -> Result<T, ApiError> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge);
-    }
     if !content_type.is_some_and(is_json_media_type) {
         return Err(ApiError::UnsupportedMediaType);
     }
@@ -151,8 +210,6 @@ mod tests {
         assert_eq!(parse(r#"{"name":"a"}"#, Some("text/plain")).unwrap_err(), ApiError::UnsupportedMediaType);
         assert_eq!(parse("", JSON).unwrap_err().code(), "INVALID_JSON");
         assert_eq!(parse("{\"name\":", JSON).unwrap_err().code(), "INVALID_JSON");
-        let oversized = format!(r#"{{"name":"{}"}}"#, "a".repeat(MAX_BODY_BYTES));
-        assert_eq!(parse(&oversized, JSON).unwrap_err(), ApiError::PayloadTooLarge);
     }
 
     #[test]

@@ -18,13 +18,17 @@ pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
 
 /// Sends `request` (its URI a path, `/api/rooms?x=1`) to `address` (`127.0.0.1:3000`).
 /// Sends no `Host` header unless `request` has one.
-pub(crate) fn send(address: &str, request: http::Request<Bytes>) -> Result<http::Response<Bytes>, String> {
+pub(crate) fn send<B>(address: &str, request: http::Request<B>) -> Result<http::Response<Bytes>, String>
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let exchange = async {
         let stream = tokio::net::TcpStream::connect(address).await.map_err(|e| format!("connecting: {e}"))?;
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
         tokio::spawn(connection);
-        let response = sender.send_request(request.map(Full::new)).await.map_err(|e| e.to_string())?;
+        let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
         let (parts, body) = response.into_parts();
         let body = body.collect().await.map_err(|e| format!("reading the body: {e}"))?.to_bytes();
         Ok(http::Response::from_parts(parts, body))
@@ -44,7 +48,7 @@ pub(crate) fn post_json(
         .header(http::header::CONTENT_TYPE, "application/json")
         .body(Bytes::from(body.to_string()))
         .map_err(|e| e.to_string())?;
-    let response = send(address, request)?;
+    let response = send(address, request.map(Full::new))?;
     let value = serde_json::from_slice(response.body())
         .map_err(|e| format!("not JSON ({e}): {}", String::from_utf8_lossy(response.body())))?;
     Ok((response.status().as_u16(), value))
@@ -53,5 +57,5 @@ pub(crate) fn post_json(
 /// The status and body of `GET path`, or `None` when nothing answers.
 pub(crate) fn get(address: &str, path: &str) -> Option<(u16, Bytes)> {
     let request = http::Request::get(path).header(http::header::HOST, address).body(Bytes::new()).ok()?;
-    send(address, request).ok().map(|response| (response.status().as_u16(), response.into_body()))
+    send(address, request.map(Full::new)).ok().map(|response| (response.status().as_u16(), response.into_body()))
 }

@@ -7,6 +7,7 @@
 //! --release`) once per test process, so `cargo test` always exercises the current code; the
 //! real-Spin modes run what the test command built with `spin build`.
 
+mod body;
 mod client;
 mod deployment;
 mod mode;
@@ -16,13 +17,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use serde_json::{json, Value};
 use spin_test_host::{App, AppOptions, DatabaseLocation};
 
+use body::{GeneratedBody, RequestBody};
 use deployment::Deployment;
 pub use mode::{spin_binary, sqld_binary, Mode};
 pub use store::Store;
@@ -173,7 +175,7 @@ impl TestApp {
             path: path.to_owned(),
             headers: Vec::new(),
             with_host: true,
-            body: Bytes::new(),
+            body: RequestBody::Bytes(Bytes::new()),
         }
     }
 
@@ -218,9 +220,9 @@ impl TestApp {
         }
         let http_request = builder.body(request.body).expect("a valid request");
         let response = match replica {
-            Replica::Host(app) => {
-                client::runtime().block_on(app.handle(http_request, "127.0.0.1:40000")).map_err(|e| format!("{e:#}"))?
-            }
+            Replica::Host(app) => client::runtime()
+                .block_on(app.handle_streaming(http_request, "127.0.0.1:40000"))
+                .map_err(|e| format!("{e:#}"))?,
             Replica::Http(address) => client::send(address, http_request)?,
         };
         Ok(TestResponse {
@@ -263,7 +265,7 @@ pub struct RequestBuilder<'a> {
     path: String,
     headers: Vec<(String, Vec<u8>)>,
     with_host: bool,
-    body: Bytes,
+    body: RequestBody,
 }
 
 impl RequestBuilder<'_> {
@@ -299,8 +301,28 @@ impl RequestBuilder<'_> {
     }
 
     pub fn raw_body(mut self, content_type: &str, body: impl Into<Bytes>) -> Self {
-        self.body = body.into();
+        self.body = RequestBody::Bytes(body.into());
         self.header("content-type", content_type)
+    }
+
+    /// A body of `total` bytes of `fill`, made as it is sent, without a `Content-Length` (chunked);
+    /// `taken` counts the bytes the server's side took.
+    pub fn chunked_body(mut self, content_type: &str, total: usize, fill: u8, taken: &Arc<AtomicUsize>) -> Self {
+        self.body = RequestBody::Generated(GeneratedBody::repeated(fill, total, taken.clone()));
+        self.header("content-type", content_type)
+    }
+
+    /// `content` sent in chunks without a `Content-Length`.
+    pub fn chunked_json(mut self, content: impl Into<Bytes>) -> Self {
+        self.body = RequestBody::Generated(GeneratedBody::of(content.into(), Arc::default()));
+        self.header("content-type", "application/json")
+    }
+
+    /// Declares a body of `length` bytes and never sends one: only a server that does not read
+    /// it can answer.
+    pub fn stalled_body(mut self, content_type: &str, length: u64, taken: &Arc<AtomicUsize>) -> Self {
+        self.body = RequestBody::Generated(GeneratedBody::stalled(taken.clone()));
+        self.header("content-type", content_type).header("content-length", &length.to_string())
     }
 
     /// Sends the request; panics when no answer came.

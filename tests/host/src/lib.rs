@@ -270,6 +270,20 @@ impl App {
     /// A request Spin's HTTP trigger gives no answer to is an [`Error`] that downcasts to
     /// [`NoAnswer`]; one it refuses itself gets its bare status (see [`spin_refusal`]).
     pub async fn handle(&self, request: http::Request<Bytes>, client_addr: &str) -> Result<http::Response<Bytes>> {
+        self.handle_streaming(request.map(Full::new), client_addr).await
+    }
+
+    /// [`App::handle`] for a body that arrives as a stream: the component reads it as it comes,
+    /// as much as it asks for, as under Spin (nothing is buffered ahead of it).
+    pub async fn handle_streaming<B>(
+        &self,
+        request: http::Request<B>,
+        client_addr: &str,
+    ) -> Result<http::Response<Bytes>>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
         let (mut parts, body) = request.into_parts();
         let host = parts
             .uri
@@ -303,14 +317,14 @@ impl App {
             .components
             .get(&found.component)
             .ok_or_else(|| anyhow!("route to unknown component {}", found.component))?;
-        self.run(component, http::Request::from_parts(parts, Full::new(body))).await
+        self.run(component, http::Request::from_parts(parts, body)).await
     }
 
-    async fn run(
-        &self,
-        component: &LoadedComponent,
-        request: http::Request<Full<Bytes>>,
-    ) -> Result<http::Response<Bytes>> {
+    async fn run<B>(&self, component: &LoadedComponent, request: http::Request<B>) -> Result<http::Response<Bytes>>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
         let output = MemoryOutputPipe::new(1 << 20);
         let wasi = WasiCtx::builder().stdout(output.clone()).stderr(output.clone()).build();
         let state = State::new(component.context.clone(), self.inner.sqlite.clone(), wasi);

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -36,12 +36,7 @@ async fn serve_one(
     request: hyper::Request<hyper::body::Incoming>,
     client: SocketAddr,
 ) -> Result<hyper::Response<Full<Bytes>>, crate::NoAnswer> {
-    let (parts, body) = request.into_parts();
-    let response = match body.collect().await {
-        Ok(body) => app.handle(hyper::Request::from_parts(parts, body.to_bytes()), &client.to_string()).await,
-        Err(error) => Err(error.into()),
-    };
-    match response {
+    match app.handle_streaming(request, &client.to_string()).await {
         Ok(response) => Ok(response.map(Full::new)),
         Err(error) => match error.downcast::<crate::NoAnswer>() {
             Ok(no_answer) => Err(no_answer),

@@ -55,22 +55,6 @@ macro_rules! is_invited {
     };
 }
 
-/// The room is live and the user may see it: public, or a member or invitee of a private room
-/// ([`crate::access::is_visible`]).
-macro_rules! room_is_visible_to {
-    ($room:literal, $user:literal) => {
-        concat!(
-            "EXISTS (SELECT 1 FROM rooms guard_v WHERE guard_v.id = ",
-            $room,
-            " AND guard_v.deleted_at IS NULL AND (guard_v.is_private = 0 OR ",
-            $crate::repositories::guards::is_member!($room, $user),
-            " OR ",
-            $crate::repositories::guards::is_invited!($room, $user),
-            "))"
-        )
-    };
-}
-
 /// Removing or demoting the row's member leaves the room an admin: the row is not an admin's,
 /// or another admin exists. Used in `WHERE` clauses on `memberships`.
 macro_rules! keeps_an_admin {
@@ -83,7 +67,7 @@ macro_rules! keeps_an_admin {
     };
 }
 
-pub(crate) use {is_admin, is_invited, is_member, keeps_an_admin, room_is_live, room_is_visible_to};
+pub(crate) use {is_admin, is_invited, is_member, keeps_an_admin, room_is_live};
 
 /// Runs a write whose statement carries its own guards. On the hot path that is one statement.
 /// When the guards refuse, the write is tried again and the refusal explained inside one

@@ -4,7 +4,7 @@
 //! repeat a message however many share a timestamp. A page is one range scan of the
 //! `(room_id, seq)` index.
 
-use super::guards::{guarded_write, is_admin, is_member, room_is_live, room_is_visible_to};
+use super::guards::{guarded_write, is_admin, is_member, room_is_live};
 use super::memberships::RoomUserRepository;
 use super::{now_sql, Guarded};
 use crate::access::{message_delete_refusal, require_member, send_refusal, ReaderAccess, Refusal};
@@ -93,14 +93,15 @@ const FIND_KEYED_MESSAGE: &str = concat!(
     is_member!("?2", "?1")
 );
 
-/// `?1` room, `?2` message, `?3` caller. The author or an admin of the live room, which the
-/// caller must be able to see (an author who left a private room gets its 404); deleting again
-/// keeps the first deletion.
+/// `?1` room, `?2` message, `?3` caller: a member of the live room (members see it) who is the
+/// message's author or an admin; deleting again keeps the first deletion.
 const SOFT_DELETE: &str = concat!(
     "UPDATE messages SET deleted_at = coalesce(deleted_at, ",
     now_sql!(),
     "), deleted_by = coalesce(deleted_by, ?3) WHERE room_id = ?1 AND id = ?2 AND ",
-    room_is_visible_to!("?1", "?3"),
+    room_is_live!("?1"),
+    " AND ",
+    is_member!("?1", "?3"),
     " AND (author_id = ?3 OR ",
     is_admin!("?1", "?3"),
     ") RETURNING id"
@@ -261,9 +262,9 @@ impl<'a> MessageRepository<'a> {
         }))
     }
 
-    /// Soft-deletes the message if `caller` sees the live room and is the message's author or
-    /// an admin; otherwise the refusal (404 for the room or the message, 403). The content
-    /// stays in the store for audit and is never served again.
+    /// Soft-deletes the message if `caller` is a member of the live room and the message's
+    /// author or an admin; otherwise the refusal (404 for the room or the message, 403). The
+    /// content stays in the store for audit and is never served again.
     pub fn soft_delete(&self, room: RoomId, id: MessageId, caller: UserId) -> Guarded<()> {
         let params = [room.to_string().into(), id.to_string().into(), caller.to_string().into()];
         let delete = |db: &dyn Database| Ok(db.execute(SOFT_DELETE, &params)?.first().map(|_| ()));
