@@ -1,9 +1,14 @@
 //! Opaque message cursors. A cursor names a position in one room's history (a message's store
-//! sequence) and carries an HMAC over the room and the position, so a malformed, altered or
-//! foreign cursor is recognised and refused with 400 instead of being trusted.
+//! sequence), sealed with AES-SIV (RFC 5297, deterministic authenticated encryption) with the
+//! room as associated data. So a cursor reveals nothing but itself: not the position, not how
+//! many messages any room got between two cursors; the same position always gives the same
+//! cursor (ETags stay stable); and a malformed, altered or foreign cursor (another room, another
+//! secret) fails to open and is refused with 400 instead of being trusted.
 //!
-//! The MAC key is derived from `jwt_secret`: rotating the secret invalidates outstanding cursors.
+//! The key is derived from `jwt_secret`: rotating the secret invalidates outstanding cursors.
 
+use aes_siv::siv::Aes128Siv;
+use aes_siv::KeyInit;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -14,11 +19,13 @@ use crate::ids::RoomId;
 
 type HmacSha256 = Hmac<Sha256>;
 
-const VERSION: u8 = 1;
-const MAC_BYTES: usize = 16;
-const CURSOR_BYTES: usize = 1 + 8 + MAC_BYTES;
+/// The format's version, the first byte of every cursor (version 1 carried the position in the
+/// clear; its cursors are refused like any other that does not open).
+const VERSION: u8 = 2;
+/// Version byte, synthetic IV (the tag) and the 8-byte position.
+const CURSOR_BYTES: usize = 1 + 16 + 8;
 
-/// Issues and checks cursors with a key derived from the app's secret.
+/// Issues and opens cursors with a key derived from the app's secret.
 #[derive(Clone)]
 pub struct CursorCodec {
     key: [u8; 32],
@@ -26,27 +33,22 @@ pub struct CursorCodec {
 
 impl CursorCodec {
     pub fn new(secret: &[u8]) -> CursorCodec {
-        let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes keys of any length");
-        mac.update(b"chat-rooms message cursor v1");
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(secret).expect("HMAC takes keys of any length");
+        mac.update(b"chat-rooms message cursor v2");
         CursorCodec { key: mac.finalize().into_bytes().into() }
     }
 
-    fn mac(&self, room: RoomId, seq: i64) -> [u8; MAC_BYTES] {
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes keys of any length");
-        mac.update(room.0.as_bytes());
-        mac.update(&seq.to_be_bytes());
-        let full = mac.finalize().into_bytes();
-        let mut out = [0u8; MAC_BYTES];
-        out.copy_from_slice(&full[..MAC_BYTES]);
-        out
+    fn cipher(&self) -> Aes128Siv {
+        Aes128Siv::new(&self.key.into())
     }
 
     /// The cursor of position `seq` in `room`.
     pub fn encode(&self, room: RoomId, seq: i64) -> String {
+        let sealed = self.cipher().encrypt([room.0.as_bytes()], &seq.to_be_bytes());
         let mut bytes = Vec::with_capacity(CURSOR_BYTES);
         bytes.push(VERSION);
-        bytes.extend_from_slice(&seq.to_be_bytes());
-        bytes.extend_from_slice(&self.mac(room, seq));
+        // Sealing 8 bytes cannot fail (SIV refuses only more than 126 associated data items).
+        bytes.extend_from_slice(&sealed.unwrap_or_default());
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
@@ -58,12 +60,8 @@ impl CursorCodec {
         if bytes.len() != CURSOR_BYTES || bytes[0] != VERSION {
             return Err(invalid());
         }
-        let seq = i64::from_be_bytes(bytes[1..9].try_into().map_err(|_| invalid())?);
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes keys of any length");
-        mac.update(room.0.as_bytes());
-        mac.update(&seq.to_be_bytes());
-        mac.verify_truncated_left(&bytes[9..]).map_err(|_| invalid())?;
-        Ok(seq)
+        let position = self.cipher().decrypt([room.0.as_bytes()], &bytes[1..]).map_err(|_| invalid())?;
+        Ok(i64::from_be_bytes(position.try_into().map_err(|_| invalid())?))
     }
 }
 
@@ -81,12 +79,40 @@ mod tests {
         assert!(codec.decode(RoomId::new_random(), &cursor, "before").is_err(), "another room");
         let other_key = CursorCodec::new(b"another-secret-another-secret-xx");
         assert!(other_key.decode(room, &cursor, "before").is_err());
-        let mut tampered = URL_SAFE_NO_PAD.decode(&cursor).unwrap();
-        tampered[8] ^= 1;
-        assert!(codec.decode(room, &URL_SAFE_NO_PAD.encode(tampered), "before").is_err());
+        for byte in 0..CURSOR_BYTES {
+            let mut tampered = URL_SAFE_NO_PAD.decode(&cursor).unwrap();
+            tampered[byte] ^= 1;
+            assert!(codec.decode(room, &URL_SAFE_NO_PAD.encode(tampered), "before").is_err(), "byte {byte}");
+        }
         for garbage in ["", "abc", "!!!!", &"A".repeat(400)] {
             let error = codec.decode(room, garbage, "after").unwrap_err();
             assert_eq!(error, ApiError::invalid("after", "is not a cursor issued for this room"));
         }
+    }
+
+    #[test]
+    fn a_cursor_does_not_show_its_position() {
+        let codec = CursorCodec::new(b"0123456789abcdef0123456789abcdef");
+        let room = RoomId::new_random();
+        let (one, two) = (codec.encode(room, 1), codec.encode(room, 2));
+        let (one, two) = (URL_SAFE_NO_PAD.decode(one).unwrap(), URL_SAFE_NO_PAD.decode(two).unwrap());
+        let differing = one.iter().zip(&two).filter(|(a, b)| a != b).count();
+        assert!(differing > CURSOR_BYTES / 2, "neighbouring positions share {} bytes", CURSOR_BYTES - differing);
+        assert!(!one.windows(8).any(|w| w == 1i64.to_be_bytes()), "the position is not in the clear");
+    }
+
+    #[test]
+    fn the_same_position_in_two_rooms_gives_two_cursors() {
+        let codec = CursorCodec::new(b"0123456789abcdef0123456789abcdef");
+        assert_ne!(codec.encode(RoomId::new_random(), 7), codec.encode(RoomId::new_random(), 7));
+    }
+
+    #[test]
+    fn a_version_one_cursor_is_refused() {
+        let codec = CursorCodec::new(b"0123456789abcdef0123456789abcdef");
+        let mut old = vec![1u8];
+        old.extend_from_slice(&42i64.to_be_bytes());
+        old.extend_from_slice(&[0u8; 16]);
+        assert!(codec.decode(RoomId::new_random(), &URL_SAFE_NO_PAD.encode(old), "after").is_err());
     }
 }
