@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::client;
@@ -31,7 +32,7 @@ pub(crate) struct Deployment {
     root: PathBuf,
     directory: Option<tempfile::TempDir>,
     spins: Vec<Server>,
-    sqld: Option<Server>,
+    sqld: Mutex<Option<Server>>,
     store: Store,
 }
 
@@ -47,7 +48,7 @@ impl Deployment {
             root: root.clone(),
             directory: Some(directory),
             spins: Vec::new(),
-            sqld: None,
+            sqld: Mutex::new(None),
             store: Store::File(PathBuf::new()),
         };
 
@@ -67,14 +68,14 @@ impl Deployment {
                 ))
             }
             Mode::SpinKube => {
-                let sqld = start_sqld(&root);
+                let sqld = start_sqld(&root, None);
                 deployment.store = Store::Sqld { address: sqld.address.clone() };
                 // sqld without an auth key accepts any token; Spin requires one to be set.
                 let config = format!(
                     "[sqlite_database.default]\ntype = \"libsql\"\nurl = \"http://{}\"\ntoken = \"unused-by-an-open-sqld\"\n",
                     sqld.address
                 );
-                deployment.sqld = Some(sqld);
+                deployment.sqld = Mutex::new(Some(sqld));
                 Some(config)
             }
         };
@@ -99,6 +100,20 @@ impl Deployment {
         &self.store
     }
 
+    /// Kills sqld at once (SIGKILL, as a crash would), keeping its data. SpinKube only.
+    pub(crate) fn kill_sqld(&self) {
+        let mut sqld = self.sqld.lock().unwrap_or_else(|e| e.into_inner());
+        // The dead server stays, for its address and log, until `restart_sqld` replaces it.
+        kill(&mut sqld.as_mut().expect("an sqld (CHAT_TEST_MODE=spinkube)").child);
+    }
+
+    /// Starts sqld again on its address and data, after [`Deployment::kill_sqld`].
+    pub(crate) fn restart_sqld(&self) {
+        let mut sqld = self.sqld.lock().unwrap_or_else(|e| e.into_inner());
+        let address = sqld.as_ref().map(|server| server.address.clone()).expect("a killed sqld to restart");
+        *sqld = Some(start_sqld(&self.root, Some(&address)));
+    }
+
     /// Everything the components wrote to stdout and stderr, from every replica's state directory.
     pub(crate) fn component_logs(&self) -> String {
         let mut logs = String::new();
@@ -116,14 +131,16 @@ impl Deployment {
 
 impl Drop for Deployment {
     fn drop(&mut self) {
-        for server in self.spins.iter_mut().chain(self.sqld.as_mut()) {
+        let sqld = self.sqld.get_mut().unwrap_or_else(|e| e.into_inner());
+        for server in self.spins.iter_mut().chain(sqld.as_mut()) {
             stop(&mut server.child);
         }
         if std::thread::panicking() {
             if let Some(directory) = self.directory.take() {
                 let kept = directory.keep();
                 eprintln!("---- the test failed: Spin's output and the component logs are kept in {}", kept.display());
-                for server in self.spins.iter().chain(self.sqld.as_ref()) {
+                let sqld = self.sqld.get_mut().unwrap_or_else(|e| e.into_inner());
+                for server in self.spins.iter().chain(sqld.as_ref()) {
                     eprintln!(
                         "---- last lines of {} ({}):\n{}",
                         server.name,
@@ -146,7 +163,7 @@ fn start_spin(
     let binary = spin_binary().expect("CHAT_TEST_MODE needs Spin: set SPIN_BIN or put spin on PATH");
     let name = format!("spin-{index}");
     let state = root.join(&name);
-    start(&name, root, is_spin_health, |address| {
+    start(&name, root, None, is_spin_health, |address| {
         let mut command = Command::new(&binary);
         command.current_dir(workspace_root()).arg("up").arg("--from").arg(workspace_root().join("spin.toml"));
         command.arg("--listen").arg(address).arg("--state-dir").arg(&state);
@@ -166,10 +183,11 @@ fn start_spin(
     })
 }
 
-fn start_sqld(root: &Path) -> Server {
+/// sqld on a free loopback port, or on `address` when it restarts.
+fn start_sqld(root: &Path, address: Option<&str>) -> Server {
     let binary = sqld_binary().expect("CHAT_TEST_MODE=spinkube needs sqld: set SQLD_BIN or put sqld on PATH");
     let data = root.join("sqld-data");
-    start("sqld", root, is_sqld_health, |address| {
+    start("sqld", root, address, is_sqld_health, |address| {
         let mut command = Command::new(&binary);
         command.arg("--http-listen-addr").arg(address).arg("--db-path").arg(&data);
         // The limits of k8s/base/libsql-statefulset.yaml.
@@ -189,15 +207,21 @@ fn is_sqld_health(address: &str) -> bool {
     client::get(address, "/health").is_some_and(|(status, body)| status == 200 && body.is_empty())
 }
 
-/// Starts the process `make_command` builds for a free loopback address and waits until
-/// `healthy` says it answers. A port taken between choosing and binding it makes the process
-/// exit: then it is tried again on another port.
-fn start(name: &str, root: &Path, healthy: fn(&str) -> bool, make_command: impl Fn(&str) -> Command) -> Server {
+/// Starts the process `make_command` builds for `address` (else a free loopback address) and
+/// waits until `healthy` says it answers. A port taken between choosing and binding it makes
+/// the process exit: then it is tried again (on another port, unless `address` was given).
+fn start(
+    name: &str,
+    root: &Path,
+    address: Option<&str>,
+    healthy: fn(&str) -> bool,
+    make_command: impl Fn(&str) -> Command,
+) -> Server {
     let output = root.join(format!("{name}.log"));
     let mut last_failure = String::new();
     for _ in 0..START_ATTEMPTS {
-        let address = free_loopback_address();
-        let log = File::create(&output).expect("creating a process log");
+        let address = address.map_or_else(free_loopback_address, str::to_owned);
+        let log = File::options().create(true).append(true).open(&output).expect("opening a process log");
         let mut command = make_command(&address);
         command.stdin(Stdio::null()).stdout(log.try_clone().expect("log handle")).stderr(log);
         isolate(&mut command);
@@ -247,6 +271,20 @@ fn stop(child: &mut Child) {
     }
     // SAFETY: as above; also reaps a trigger process that outlived `spin up`.
     unsafe { libc::kill(group, libc::SIGKILL) };
+    let _ = child.wait();
+}
+
+/// SIGKILL for the process group at once, as a crash.
+#[cfg(unix)]
+fn kill(child: &mut Child) {
+    // SAFETY: kill(2) on the group this module created for the child; no memory is shared.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+    let _ = child.wait();
+}
+
+#[cfg(not(unix))]
+fn kill(child: &mut Child) {
+    let _ = child.kill();
     let _ = child.wait();
 }
 

@@ -11,6 +11,7 @@ mod body;
 mod client;
 mod deployment;
 mod mode;
+mod outage;
 mod store;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ use spin_test_host::{App, AppOptions, DatabaseLocation};
 use body::{GeneratedBody, RequestBody};
 use deployment::Deployment;
 pub use mode::{spin_binary, sqld_binary, Mode};
+pub use outage::StoreOutage;
 pub use store::Store;
 
 /// The `jwt_secret` every test app runs with.
@@ -144,6 +146,10 @@ impl TestApp {
                 panic!("a host-only test ran under {:?}: it belongs in a `host_only` module", self.mode)
             }
         }
+    }
+
+    fn deployment(&self) -> &Deployment {
+        self.deployment.as_ref().expect("a deployment of real Spin")
     }
 
     /// The app's store, for set-up and for checking what was written.

@@ -33,39 +33,58 @@ pub enum DbError {
 }
 
 impl DbError {
-    /// Classifies a driver's error text. Local SQLite and libSQL (`Hrana: ...`) word errors
-    /// differently; these substrings are the ones both use.
+    /// Classifies a driver's error text: the one place that decides what a store failure
+    /// means. Local SQLite and libSQL (`Hrana: ...`) word errors differently; the substrings
+    /// below are matched case-insensitively.
     pub fn from_message(message: &str) -> DbError {
-        const UNAVAILABLE: [&str; 15] = [
-            "connection refused",
-            "error trying to connect",
-            "error sending request",
-            "connection reset",
-            "connection closed",
-            "timed out",
-            "dns error",
-            "bad gateway",
-            "service unavailable",
-            "gateway timeout",
-            "database is locked",
-            "unable to open database",
-            "stream not found",
-            "broken pipe",
-            // sqld past --max-concurrent-requests: busy, not broken.
-            "too many concurrent requests",
-        ];
         let lower = message.to_lowercase();
         if lower.contains("unique constraint failed") {
             DbError::UniqueViolation(message.to_owned())
         } else if ["no such table", "no such column", "has no column named"].iter().any(|n| lower.contains(n)) {
             DbError::SchemaOutdated(message.to_owned())
-        } else if UNAVAILABLE.iter().any(|needle| lower.contains(needle)) {
+        } else if BUSY_OR_UNREACHABLE.iter().any(|needle| lower.contains(needle)) {
             DbError::Unavailable(message.to_owned())
         } else {
             DbError::Other(message.to_owned())
         }
     }
 }
+
+/// What means "the store is unreachable or busy, retry": answered 503 with `Retry-After`, never
+/// 500. Nothing the app retries itself: a client retries after `Retry-After` (keyed sends
+/// replay safely).
+const BUSY_OR_UNREACHABLE: [&str; 23] = [
+    // Local SQLite: another writer holds the lock past Spin's 5 s busy timeout (SQLITE_BUSY,
+    // SQLITE_LOCKED: "database is locked", "database table is locked", "database schema is
+    // locked"), or the file cannot be opened.
+    " is locked",
+    "unable to open database",
+    // The network between Spin and sqld (Spin's libSQL client over HTTP).
+    "connection refused",
+    "error trying to connect",
+    "error sending request",
+    "connection reset",
+    "connection closed",
+    "broken pipe",
+    "dns error",
+    "timed out",
+    "bad gateway",
+    "service unavailable",
+    "gateway timeout",
+    // sqld past its limits (--max-concurrent-requests / -connections): busy, not broken.
+    "too many concurrent requests",
+    "timed out while opening database connection",
+    "server can't handle additional transactions",
+    "server cannot handle additional transactions",
+    "operation was blocked",
+    // sqld ended a transaction or a Hrana stream held too long (its transaction timeout, the
+    // stream's idle expiry), or lost its primary.
+    "transaction timed",
+    "stream has expired",
+    "stream not found",
+    "failed to connect to primary",
+    "connection with primary broken",
+];
 
 /// A connection to the store. One is opened per request, as Spin gives each request a fresh
 /// instance; every `execute` runs exactly one statement.
@@ -189,13 +208,22 @@ mod tests {
             ("Hrana: `stream error: SQLITE_CONSTRAINT: UNIQUE constraint failed: t.id`", "unique"),
             ("no such table: rooms", "schema"),
             ("table rooms has no column named description_key", "schema"),
-            ("Hrana: `api error: `error sending request: Connection refused (os error 111)``", "unavailable"),
             ("database is locked", "unavailable"),
+            ("database table is locked: rooms", "unavailable"),
+            ("database schema is locked: main", "unavailable"),
+            ("unable to open database file", "unavailable"),
+            ("Hrana: `api error: `error sending request: Connection refused (os error 111)``", "unavailable"),
+            ("Hrana: `error sending request: connection closed before message completed`", "unavailable"),
+            ("Hrana: `api error: `status=503 Service Unavailable``", "unavailable"),
             ("Hrana: `api error: `status=500 Internal Server Error, body=Internal Error: Too many concurrent requests``", "unavailable"),
             ("Hrana: `api error: `Timed out while opening database connection``", "unavailable"),
-            ("Hrana: `api error: `status=503 Service Unavailable``", "unavailable"),
-            ("Hrana: `error sending request: connection closed before message completed`", "unavailable"),
+            ("Hrana: `api error: `status=500 Internal Server Error, body=Server can't handle additional transactions``", "unavailable"),
+            ("Hrana: `api error: `status=500 Internal Server Error, body=Transaction timed-out``", "unavailable"),
+            ("Hrana: `api error: `status=400 Bad Request, body=The stream has expired due to inactivity``", "unavailable"),
+            ("Hrana: `api error: `Operation was blocked``", "unavailable"),
             ("near \"SELEC\": syntax error", "other"),
+            ("database disk image is malformed", "other"),
+            ("disk I/O error", "other"),
         ];
         for (message, expected) in cases {
             let got = match DbError::from_message(message) {

@@ -1,0 +1,61 @@
+//! The store made unreachable, by each mode's own means, until the outage is dropped: the test
+//! host's switch; under `spin up` the local SQLite file moved aside with a directory in its
+//! place (Spin can neither open nor create it, even as root); in the SpinKube topology sqld
+//! killed with SIGKILL, as a crash, and started again on the same address and data.
+
+use std::path::PathBuf;
+
+use crate::{Mode, Replica, Store, TestApp};
+
+pub struct StoreOutage<'a> {
+    app: &'a TestApp,
+}
+
+impl TestApp {
+    /// Takes the store down now; it comes back when the returned outage is dropped.
+    pub fn take_store_down(&self) -> StoreOutage<'_> {
+        match self.mode {
+            Mode::Host => self.set_host_stores_available(false),
+            Mode::Spin => {
+                let file = self.store_file();
+                std::fs::rename(&file, moved_aside(&file)).expect("moving the database file aside");
+                std::fs::create_dir(&file).expect("a directory in the database file's place");
+            }
+            Mode::SpinKube => self.deployment().kill_sqld(),
+        }
+        StoreOutage { app: self }
+    }
+
+    fn set_host_stores_available(&self, available: bool) {
+        for replica in &self.replicas {
+            if let Replica::Host(app) = replica {
+                app.sqlite().set_available(available);
+            }
+        }
+    }
+
+    fn store_file(&self) -> PathBuf {
+        match &self.store {
+            Store::File(path) => path.clone(),
+            Store::Sqld { .. } => unreachable!("a local store under spin up"),
+        }
+    }
+}
+
+fn moved_aside(file: &std::path::Path) -> PathBuf {
+    file.with_extension("db.away")
+}
+
+impl Drop for StoreOutage<'_> {
+    fn drop(&mut self) {
+        match self.app.mode {
+            Mode::Host => self.app.set_host_stores_available(true),
+            Mode::Spin => {
+                let file = self.app.store_file();
+                let _ = std::fs::remove_dir(&file);
+                let _ = std::fs::rename(moved_aside(&file), &file);
+            }
+            Mode::SpinKube => self.app.deployment().restart_sqld(),
+        }
+    }
+}
