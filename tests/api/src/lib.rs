@@ -103,6 +103,7 @@ impl TestApp {
                         variables: variables.clone(),
                         database: DatabaseLocation::File(path.clone()),
                         forward_logs: false,
+                        request_deadline: None,
                     };
                     Replica::Host(App::load(&workspace_root().join("spin.toml"), options).expect("loading the app"))
                 })

@@ -20,6 +20,7 @@ pub mod variables;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use bytes::Bytes;
@@ -151,7 +152,17 @@ pub struct AppOptions {
     pub database: DatabaseLocation,
     /// Copy components' stdout/stderr to this process's stderr (serve mode).
     pub forward_logs: bool,
+    /// How long one request may run, computing or waiting, before its instance is stopped and
+    /// a bare 500 answered ([`DEFAULT_REQUEST_DEADLINE`] when `None`).
+    pub request_deadline: Option<Duration>,
 }
+
+/// No request of this app takes a fraction of this; a guest that loops or waits forever must
+/// not hang a test run.
+pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(60);
+
+/// How often the engine's epoch advances: the granularity of the deadline for running code.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 struct LoadedComponent {
     pre: ProxyPre<State>,
@@ -170,16 +181,29 @@ struct Inner {
     sqlite: Arc<SqliteStore>,
     logs: Mutex<String>,
     forward_logs: bool,
+    request_deadline: Duration,
     _temp_dir: Option<tempfile::TempDir>,
 }
 
 /// One engine per process; each component is compiled once per process and file version.
+/// Its epoch advances every [`EPOCH_TICK`], so code that runs past its request's deadline traps
+/// (as `wasmtime serve` bounds requests).
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
         let mut config = Config::new();
         config.wasm_component_model(true);
-        Engine::new(&config).expect("a default wasmtime configuration is valid")
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).expect("a default wasmtime configuration is valid");
+        let ticking = engine.clone();
+        std::thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || loop {
+                std::thread::sleep(EPOCH_TICK);
+                ticking.increment_epoch();
+            })
+            .expect("starting the epoch ticker");
+        engine
     })
 }
 
@@ -250,6 +274,7 @@ impl App {
                 sqlite,
                 logs: Mutex::new(String::new()),
                 forward_logs: options.forward_logs,
+                request_deadline: options.request_deadline.unwrap_or(DEFAULT_REQUEST_DEADLINE),
                 _temp_dir: temp_dir,
             }),
         })
@@ -329,30 +354,46 @@ impl App {
         let wasi = WasiCtx::builder().stdout(output.clone()).stderr(output.clone()).build();
         let state = State::new(component.context.clone(), self.inner.sqlite.clone(), wasi);
         let mut store = Store::new(engine(), state);
+        let deadline = self.inner.request_deadline;
+        store.set_epoch_deadline(deadline.as_millis().div_ceil(EPOCH_TICK.as_millis()).max(1) as u64);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, request)?;
         let outparam = store.data_mut().http().new_response_outparam(sender)?;
         let pre = component.pre.clone();
-        let task = tokio::task::spawn(async move {
+        let mut task = tokio::task::spawn(async move {
             let proxy = pre.instantiate_async(&mut store).await?;
             proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, outparam).await
         });
-        let response = match receiver.await {
-            Ok(Ok(response)) => {
-                let (parts, body) = response.into_parts();
-                let body = body.collect().await.map_err(|e| anyhow!("reading the response body: {e:?}"))?.to_bytes();
-                task.await??;
-                Ok(http::Response::from_parts(parts, body))
-            }
-            Ok(Err(code)) => Err(anyhow!("component {} answered an error code: {code:?}", component.context.id)),
-            Err(_) => match task.await? {
-                Ok(()) => Err(anyhow!("component {} never set a response", component.context.id)),
-                // A trap (e.g. a panic): Spin answers a bare 500.
-                Err(trap) => {
-                    self.log(&component.context.id, &format!("component trapped: {trap:#}\n"));
-                    Ok(http::Response::builder().status(500).body(Bytes::new())?)
+        let bare_500 = || http::Response::builder().status(500).body(Bytes::new());
+        let id = &component.context.id;
+        let exchange = async {
+            match receiver.await {
+                Ok(Ok(response)) => {
+                    let (parts, body) = response.into_parts();
+                    let body = body.collect().await.map_err(|e| anyhow!("reading the response body: {e:?}"))?;
+                    (&mut task).await??;
+                    Ok(http::Response::from_parts(parts, body.to_bytes()))
                 }
-            },
+                Ok(Err(code)) => Err(anyhow!("component {id} answered an error code: {code:?}")),
+                Err(_) => match (&mut task).await? {
+                    Ok(()) => Err(anyhow!("component {id} never set a response")),
+                    // A trap (a panic, or the epoch deadline): Spin answers a bare 500.
+                    Err(trap) => {
+                        self.log(id, &format!("component trapped: {trap:#}\n"));
+                        Ok(bare_500()?)
+                    }
+                },
+            }
+        };
+        // Code that runs too long traps at its epoch deadline; a guest that waits on the host
+        // forever is stopped here.
+        let response = match tokio::time::timeout(deadline, exchange).await {
+            Ok(response) => response,
+            Err(_) => {
+                task.abort();
+                self.log(id, &format!("request stopped: past its deadline of {deadline:?}\n"));
+                Ok(bare_500()?)
+            }
         };
         let written = String::from_utf8_lossy(&output.contents()).into_owned();
         self.log(&component.context.id, &written);

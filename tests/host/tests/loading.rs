@@ -1,27 +1,11 @@
 //! What the host refuses to load, with a message that says why.
 
+mod common;
+
 use std::path::Path;
 
+use common::manifest_with_component;
 use spin_test_host::{App, AppOptions};
-
-fn manifest_with_component(dir: &Path, component_wat: &str) -> std::path::PathBuf {
-    std::fs::write(dir.join("probe.wasm"), wat::parse_str(component_wat).expect("valid component text")).unwrap();
-    let manifest = dir.join("spin.toml");
-    std::fs::write(
-        &manifest,
-        r#"spin_manifest_version = 2
-[application]
-name = "probe"
-[[trigger.http]]
-route = "/..."
-component = "probe"
-[component.probe]
-source = "probe.wasm"
-"#,
-    )
-    .unwrap();
-    manifest
-}
 
 fn load_error(manifest: &Path) -> String {
     match App::load(manifest, AppOptions::default()) {

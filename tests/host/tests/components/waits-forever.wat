@@ -1,0 +1,32 @@
+(component
+  (import "wasi:http/types@0.2.0" (instance $types
+    (export "incoming-request" (type (sub resource)))
+    (export "response-outparam" (type (sub resource)))
+  ))
+  (alias export $types "incoming-request" (type $request))
+  (alias export $types "response-outparam" (type $outparam))
+  (import "wasi:io/poll@0.2.0" (instance $poll
+    (export "pollable" (type $pollable (sub resource)))
+    (export "[method]pollable.block" (func (param "self" (borrow $pollable))))
+  ))
+  (alias export $poll "pollable" (type $pollable))
+  (import "wasi:clocks/monotonic-clock@0.2.0" (instance $clock
+    (alias outer 1 $pollable (type $p))
+    (export "pollable" (type $pe (eq $p)))
+    (export "subscribe-duration" (func (param "when" u64) (result (own $pe))))
+  ))
+  (core func $subscribe (canon lower (func $clock "subscribe-duration")))
+  (core func $block (canon lower (func $poll "[method]pollable.block")))
+  (core module $m
+    (import "host" "subscribe" (func $subscribe (param i64) (result i32)))
+    (import "host" "block" (func $block (param i32)))
+    (func (export "handle") (param i32 i32)
+      (call $block (call $subscribe (i64.const 0x7fffffffffffffff))))
+  )
+  (core instance $host (export "subscribe" (func $subscribe)) (export "block" (func $block)))
+  (core instance $i (instantiate $m (with "host" (instance $host))))
+  (func $handle (param "request" (own $request)) (param "response-out" (own $outparam))
+    (canon lift (core func $i "handle")))
+  (instance $handler (export "handle" (func $handle)))
+  (export "wasi:http/incoming-handler@0.2.0" (instance $handler))
+)
