@@ -136,50 +136,39 @@ fn an_admin_still_gets_404_for_a_missing_target() {
     app.put(&member).as_user(&vault.admin).json(json!({"role": "admin"})).send().assert_error(404, "NOT_FOUND");
 }
 
-/// Needs the test host's database-down switch: the real-Spin runs skip this module.
-mod host_only {
-    use super::*;
+/// (method, path, (content type, body), expected status, expected code)
+type Case<'a> = (&'a str, String, Option<(&'a str, String)>, u16, &'a str);
 
-    /// (method, path, (content type, body), expected status, expected code)
-    type Case<'a> = (&'a str, String, Option<(&'a str, String)>, u16, &'a str);
-
-    /// Each request is malformed in one way; with the store down, only a request that reaches
-    /// the store could answer 503.
-    #[test]
-    fn a_malformed_request_is_answered_without_touching_the_store() {
-        let app = TestApp::spawn();
-        let ada = User::new("Ada");
-        let room = id_of(&create_room_ok(&app, &ada, json!({"name": "Lobby"})));
-        app.host().sqlite().set_available(false);
-        let rooms = "/api/rooms".to_owned();
-        let messages = format!("/api/rooms/{room}/messages");
-        let cases: Vec<Case> = vec![
-            ("GET", "/api/rooms/nope".into(), None, 400, "VALIDATION_ERROR"),
-            ("GET", format!("{rooms}?limit=0"), None, 400, "VALIDATION_ERROR"),
-            ("GET", format!("{messages}?before=x&after=y"), None, 400, "VALIDATION_ERROR"),
-            ("GET", format!("{messages}?before=not-a-cursor"), None, 400, "VALIDATION_ERROR"),
-            ("POST", rooms.clone(), Some(("application/json", " ".repeat(OVER_64_KIB))), 413, "PAYLOAD_TOO_LARGE"),
-            ("POST", rooms.clone(), Some(("text/plain", "{}".into())), 415, "UNSUPPORTED_MEDIA_TYPE"),
-            ("POST", rooms.clone(), Some(("application/json", "{".into())), 400, "INVALID_JSON"),
-            (
-                "POST",
-                rooms.clone(),
-                Some(("application/json", r#"{"name":"ok","x":1}"#.into())),
-                400,
-                "VALIDATION_ERROR",
-            ),
-            ("POST", rooms.clone(), Some(("application/json", r#"{"name":"  "}"#.into())), 400, "VALIDATION_ERROR"),
-            ("POST", messages.clone(), Some(("application/json", r#"{"content":""}"#.into())), 400, "VALIDATION_ERROR"),
-            ("POST", format!("/api/rooms/{room}/join/nope"), None, 404, "NOT_FOUND"),
-            ("PATCH", rooms.clone(), None, 405, "METHOD_NOT_ALLOWED"),
-        ];
-        for (method, path, body, status, code) in cases {
-            let mut request = app.request(method, &path).as_user(&ada);
-            if let Some((content_type, body)) = body {
-                request = request.raw_body(content_type, body);
-            }
-            request.send().assert_error(status, code);
+/// Each request is malformed in one way; with the store down (in each mode by its own means),
+/// only a request that reaches the store could answer 503.
+#[test]
+fn a_malformed_request_is_answered_without_touching_the_store() {
+    let app = TestApp::spawn();
+    let ada = User::new("Ada");
+    let room = id_of(&create_room_ok(&app, &ada, json!({"name": "Lobby"})));
+    let _outage = app.take_store_down();
+    let rooms = "/api/rooms".to_owned();
+    let messages = format!("/api/rooms/{room}/messages");
+    let cases: Vec<Case> = vec![
+        ("GET", "/api/rooms/nope".into(), None, 400, "VALIDATION_ERROR"),
+        ("GET", format!("{rooms}?limit=0"), None, 400, "VALIDATION_ERROR"),
+        ("GET", format!("{messages}?before=x&after=y"), None, 400, "VALIDATION_ERROR"),
+        ("GET", format!("{messages}?before=not-a-cursor"), None, 400, "VALIDATION_ERROR"),
+        ("POST", rooms.clone(), Some(("application/json", " ".repeat(OVER_64_KIB))), 413, "PAYLOAD_TOO_LARGE"),
+        ("POST", rooms.clone(), Some(("text/plain", "{}".into())), 415, "UNSUPPORTED_MEDIA_TYPE"),
+        ("POST", rooms.clone(), Some(("application/json", "{".into())), 400, "INVALID_JSON"),
+        ("POST", rooms.clone(), Some(("application/json", r#"{"name":"ok","x":1}"#.into())), 400, "VALIDATION_ERROR"),
+        ("POST", rooms.clone(), Some(("application/json", r#"{"name":"  "}"#.into())), 400, "VALIDATION_ERROR"),
+        ("POST", messages.clone(), Some(("application/json", r#"{"content":""}"#.into())), 400, "VALIDATION_ERROR"),
+        ("POST", format!("/api/rooms/{room}/join/nope"), None, 404, "NOT_FOUND"),
+        ("PATCH", rooms.clone(), None, 405, "METHOD_NOT_ALLOWED"),
+    ];
+    for (method, path, body, status, code) in cases {
+        let mut request = app.request(method, &path).as_user(&ada);
+        if let Some((content_type, body)) = body {
+            request = request.raw_body(content_type, body);
         }
-        app.get(&rooms).as_user(&ada).send().assert_error(503, "SERVICE_UNAVAILABLE");
+        request.send().assert_error(status, code);
     }
+    app.get(&rooms).as_user(&ada).send().assert_error(503, "SERVICE_UNAVAILABLE");
 }
