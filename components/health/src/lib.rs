@@ -15,7 +15,7 @@ const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
 
 #[http_component]
 fn handle(request: IncomingRequest) -> Response {
-    Routes::new()
+    Routes::new(env!("CARGO_PKG_NAME"))
         .route("/health", &[public_get(health)])
         .route("/ready", &[public_get(ready)])
         .route("/api/openapi.json", &[public_get(openapi)])

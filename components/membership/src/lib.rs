@@ -13,7 +13,7 @@ use spin_sdk::http_component;
 
 #[http_component]
 fn handle(request: IncomingRequest) -> Response {
-    Routes::new()
+    Routes::new(env!("CARGO_PKG_NAME"))
         .route("/api/rooms/:id/join", &[post(join)])
         .route("/api/rooms/:id/leave", &[post(leave)])
         .route("/api/rooms/:id/members", &[get(list_members)])

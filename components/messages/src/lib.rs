@@ -14,7 +14,7 @@ use spin_sdk::http_component;
 
 #[http_component]
 fn handle(request: IncomingRequest) -> Response {
-    Routes::new()
+    Routes::new(env!("CARGO_PKG_NAME"))
         .route("/api/rooms/:id/messages", &[get(list_messages), post(send_message)])
         .route("/api/rooms/:id/messages/:messageId", &[get(get_message), delete(delete_message)])
         .handle(request)

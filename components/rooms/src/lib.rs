@@ -11,7 +11,7 @@ use spin_sdk::http_component;
 
 #[http_component]
 fn handle(request: IncomingRequest) -> Response {
-    Routes::new()
+    Routes::new(env!("CARGO_PKG_NAME"))
         .route("/api/rooms", &[get(list_rooms), post(create_room)])
         .route("/api/rooms/:id", &[get(get_room), put(update_room), delete(delete_room)])
         .handle(request)

@@ -133,3 +133,83 @@ impl From<Refusal> for ApiError {
         ApiError::Refused(refusal)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One error of every kind the API answers. The `match` has no wildcard, so a new variant
+    /// does not compile until it is listed here (and then in `docs/errors.md`).
+    fn every_kind() -> Vec<ApiError> {
+        let refusals = [
+            Refusal::NotFound,
+            Refusal::Forbidden,
+            Refusal::NotMember,
+            Refusal::LeavingWithoutMembership,
+            Refusal::LastAdmin,
+            Refusal::AlreadyMember,
+            Refusal::RoomNameTaken,
+            Refusal::IdempotencyConflict,
+        ];
+        for refusal in refusals {
+            match refusal {
+                Refusal::NotFound
+                | Refusal::Forbidden
+                | Refusal::NotMember
+                | Refusal::LeavingWithoutMembership
+                | Refusal::LastAdmin
+                | Refusal::AlreadyMember
+                | Refusal::RoomNameTaken
+                | Refusal::IdempotencyConflict => {}
+            }
+        }
+        let mut kinds = vec![
+            ApiError::invalid("id", "x"),
+            ApiError::InvalidJson(String::new()),
+            ApiError::UnreadableBody(String::new()),
+            ApiError::Unauthorized("x"),
+            ApiError::NotFound,
+            ApiError::MethodNotAllowed { allow: String::new() },
+            ApiError::PayloadTooLarge,
+            ApiError::UnsupportedMediaType,
+            ApiError::NotReady(String::new()),
+            ApiError::Unavailable(String::new()),
+            ApiError::Database(DbError::Other(String::new())),
+            ApiError::Internal(String::new()),
+        ];
+        for kind in &kinds {
+            match kind {
+                ApiError::Validation(_)
+                | ApiError::InvalidJson(_)
+                | ApiError::UnreadableBody(_)
+                | ApiError::Unauthorized(_)
+                | ApiError::Refused(_)
+                | ApiError::NotFound
+                | ApiError::MethodNotAllowed { .. }
+                | ApiError::PayloadTooLarge
+                | ApiError::UnsupportedMediaType
+                | ApiError::NotReady(_)
+                | ApiError::Unavailable(_)
+                | ApiError::Database(_)
+                | ApiError::Internal(_) => {}
+            }
+        }
+        kinds.extend(refusals.map(ApiError::Refused));
+        kinds
+    }
+
+    #[test]
+    fn the_error_code_table_in_the_docs_lists_exactly_what_the_api_answers() {
+        let table: std::collections::BTreeSet<(u16, String)> = include_str!("../../../docs/errors.md")
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let status = cells.get(1)?.parse().ok()?;
+                Some((status, cells.get(2)?.trim_matches('`').to_owned()))
+            })
+            .collect();
+        let answered: std::collections::BTreeSet<(u16, String)> =
+            every_kind().iter().map(|error| (error.status(), error.code().to_owned())).collect();
+        assert_eq!(table, answered);
+    }
+}

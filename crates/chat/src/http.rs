@@ -1,6 +1,6 @@
 //! The HTTP glue every component shares: routing, the order of checks (route → method →
 //! authentication → the handler's own checks, then the store), the request id, the error
-//! envelope, logging, and the one-time migration retry.
+//! envelope, the request's log line, and the one-time migration retry.
 //!
 //! A component only declares its routes; handlers receive an [`ApiRequest`] and return a
 //! [`Reply`] or an [`ApiError`]. Nothing here panics on any input.
@@ -85,22 +85,24 @@ pub enum Endpoint {
     Public(PublicHandler),
 }
 
-/// One route: its endpoints by method, and the `Allow` header of its 405.
+/// One route: its pattern, its endpoints by method, and the `Allow` header of its 405.
 struct Route {
+    pattern: String,
     endpoints: Vec<(Method, Endpoint)>,
     allow: String,
 }
 
 /// A component's routing table (routefinder, as spin-sdk's `Router` uses).
-#[derive(Default)]
 pub struct Routes {
+    component: &'static str,
     router: routefinder::Router<usize>,
     routes: Vec<Route>,
 }
 
 impl Routes {
-    pub fn new() -> Self {
-        Routes::default()
+    /// The routes of `component` (its name in the logs).
+    pub fn new(component: &'static str) -> Self {
+        Routes { component, router: routefinder::Router::new(), routes: Vec::new() }
     }
 
     /// Serves `path` with one endpoint per method; any other method answers 405 with `Allow`.
@@ -108,10 +110,15 @@ impl Routes {
         let allow = endpoints.iter().map(|(method, _)| method.to_string()).collect::<Vec<_>>().join(", ");
         // The paths are the component's own literals: a bad one fails every test at once.
         if let Err(error) = self.router.add(path, self.routes.len()) {
-            crate::log_line!("route {path} is not a valid route: {error}");
+            crate::log::error(&format!("route {path} is not a valid route: {error}"));
         }
-        self.routes.push(Route { endpoints: endpoints.to_vec(), allow });
+        self.routes.push(Route { pattern: path.to_owned(), endpoints: endpoints.to_vec(), allow });
         self
+    }
+
+    /// The patterns and methods this component serves.
+    pub fn served(&self) -> impl Iterator<Item = (&str, &Method)> {
+        self.routes.iter().flat_map(|route| route.endpoints.iter().map(|(method, _)| (route.pattern.as_str(), method)))
     }
 
     /// Answers Spin's request: its body is read only if the endpoint asks for it.
@@ -119,29 +126,56 @@ impl Routes {
         self.answer(&HttpRequest::from_incoming(request))
     }
 
-    /// Answers every request: paths no route matches get the 404 envelope.
+    /// Answers every request (paths no route matches get the 404 envelope) with the request id
+    /// and the envelope, and logs it in one line.
     pub fn answer(&self, request: &HttpRequest) -> Response {
-        let Some(found) = self.router.best_match(request.path()) else {
-            return respond(request, || Err(ApiError::NotFound));
+        let started = std::time::Instant::now();
+        let request_id = request.request_id();
+        crate::log::begin_request(self.component, &request_id);
+        let found = self.router.best_match(request.path());
+        let route = found.as_ref().map(|found| &self.routes[*found.handler()]);
+        let mut caller = None;
+        let outcome = match (&found, route) {
+            (Some(found), Some(route)) => match route.endpoints.iter().find(|(method, _)| method == request.method()) {
+                Some((_, endpoint)) => serve(request, &found.captures().into_owned(), *endpoint, &mut caller),
+                None => Err(ApiError::MethodNotAllowed { allow: route.allow.clone() }),
+            },
+            _ => Err(ApiError::NotFound),
         };
-        let route = &self.routes[*found.handler()];
-        match route.endpoints.iter().find(|(method, _)| method == request.method()) {
-            Some((_, endpoint)) => serve(request, &found.captures().into_owned(), *endpoint),
-            None => respond(request, || Err(ApiError::MethodNotAllowed { allow: route.allow.clone() })),
-        }
+        let (response, error) = match outcome {
+            Ok(reply) => (reply.into_response(&request_id), None),
+            Err(error) => (error_response(&error, &request_id), error.is_server_error().then(|| error.to_string())),
+        };
+        crate::log::request(&crate::log::RequestLine {
+            method: &request.method().to_string(),
+            route: route.map(|route| route.pattern.as_str()),
+            status: *response.status(),
+            duration_ms: (started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+            statements: crate::db::statements_sent(),
+            user_id: caller.map(|caller: UserId| caller.to_string()),
+            error,
+        });
+        response
     }
 }
 
-fn serve(request: &HttpRequest, params: &Params, endpoint: Endpoint) -> Response {
-    respond(request, || match endpoint {
+/// Runs the endpoint; `caller` is set once the token is verified.
+fn serve(
+    request: &HttpRequest,
+    params: &Params,
+    endpoint: Endpoint,
+    caller: &mut Option<UserId>,
+) -> Result<Reply, ApiError> {
+    match endpoint {
         Endpoint::Public(handler) => handler(request),
         Endpoint::Authenticated(handler) => {
             let auth = AuthConfig::from_spin_variables()?;
-            let caller = authenticate(request.header("authorization"), &auth)?;
-            let api = ApiRequest { request, params, caller: &caller, auth: &auth, db: OnceCell::new() };
+            let authenticated = authenticate(request.header("authorization"), &auth)?;
+            *caller = Some(authenticated.user_id);
+            let api = ApiRequest { request, params, caller: &authenticated, auth: &auth, db: OnceCell::new() };
             with_current_schema(&api, handler)
         }
-    })
+    }
 }
 
 /// Runs `handler`; when it meets a missing table or column, migrates the store and runs it once
@@ -150,30 +184,11 @@ fn serve(request: &HttpRequest, params: &Params, endpoint: Endpoint) -> Response
 fn with_current_schema(api: &ApiRequest, handler: ApiHandler) -> Result<Reply, ApiError> {
     match handler(api) {
         Err(ApiError::Database(DbError::SchemaOutdated(detail))) => {
-            crate::log_line!("schema out of date ({detail}); applying migrations");
+            crate::log::warn(&format!("schema out of date ({detail}); applying migrations"));
             migrations::ensure_current(api.db()?)?;
             handler(api)
         }
         other => other,
-    }
-}
-
-/// Applies the request id and the envelope, and logs server errors with their detail.
-pub fn respond(request: &HttpRequest, work: impl FnOnce() -> Result<Reply, ApiError>) -> Response {
-    let request_id = request.request_id();
-    match work() {
-        Ok(reply) => reply.into_response(&request_id),
-        Err(error) => {
-            if error.is_server_error() {
-                crate::log_line!(
-                    "request_id={request_id} method={} path={} status={} error={error}",
-                    request.method(),
-                    request.path(),
-                    error.status()
-                );
-            }
-            error_response(&error, &request_id)
-        }
     }
 }
 

@@ -92,7 +92,7 @@ fn use_write_ahead_log(db: &dyn Database) {
         Err(error) => Err(error),
     };
     if let Err(error) = switched {
-        crate::log_line!("journal mode left unchanged: {error}");
+        crate::log::warn(&format!("journal mode left unchanged: {error}"));
     }
 }
 

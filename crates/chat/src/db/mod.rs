@@ -125,7 +125,7 @@ fn rollback(db: &dyn Database) {
     // The request fails with the original error either way; a failed ROLLBACK means the
     // connection is gone, and the host rolls back a transaction whose connection is dropped.
     if let Err(error) = db.execute("ROLLBACK", &[]) {
-        crate::log_line!("rollback failed: {error}");
+        crate::log::error(&format!("rollback failed: {error}"));
     }
 }
 
@@ -143,9 +143,18 @@ impl SpinDatabase {
     }
 }
 
+/// Statements this instance sent to the store: Spin gives each request an instance of its own,
+/// so this counts the request's (for its log line).
+static STATEMENTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+pub fn statements_sent() -> u32 {
+    STATEMENTS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 impl Database for SpinDatabase {
     fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
         use spin_sdk::sqlite3::Value;
+        STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let params: Vec<Value> = params
             .iter()
             .map(|value| match value {
