@@ -17,18 +17,21 @@ run=$(date +%s%N)
 call() {
     local want=$1 method=$2 path=$3 token=$4 body=${5:-}
     shift 5 2>/dev/null || shift $#
-    local args=(-s -o /tmp/walkthrough.$$ -w '%{http_code}' -X "$method" "$base$path")
+    local out
+    out=$(mktemp)
+    local args=(-s -o "$out" -w '%{http_code}' -X "$method" "$base$path")
     [ -n "$token" ] && args+=(-H "authorization: Bearer $token")
     [ -n "$body" ] && args+=(-H 'content-type: application/json' -d "$body")
     for header in "$@"; do args+=(-H "$header"); done
     local got
     got=$(curl "${args[@]}")
     if [ "$got" != "$want" ]; then
-        echo "$method $path: answered $got, expected $want: $(cat /tmp/walkthrough.$$)" >&2
+        echo "$method $path: answered $got, expected $want: $(cat "$out")" >&2
+        rm -f "$out"
         exit 1
     fi
-    cat /tmp/walkthrough.$$
-    rm -f /tmp/walkthrough.$$
+    cat "$out"
+    rm -f "$out"
 }
 step() { echo "-- $*"; }
 

@@ -59,7 +59,21 @@ pub struct Attachment {
     pub url: String,
     pub name: String,
     pub mime_type: String,
+    #[serde(deserialize_with = "integral_number")]
     pub size: i64,
+}
+
+/// An integer as JSON Schema counts one: any number without a fractional part (`5`, `5.0`,
+/// `5e3`); one beyond `i64` saturates, for the range check to refuse.
+fn integral_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    if let Some(integer) = number.as_i64() {
+        return Ok(integer);
+    }
+    match number.as_f64() {
+        Some(real) if real.fract() == 0.0 => Ok(real.clamp(i64::MIN as f64, i64::MAX as f64) as i64),
+        _ => Err(serde::de::Error::custom("must be an integer")),
+    }
 }
 
 /// A message as served. A deleted message is a tombstone: no content, no attachment.
@@ -267,6 +281,23 @@ mod tests {
         let with_attachment =
             json!({"content": "x", "attachment": {"url": "https://a.b/c", "name": "n", "mimeType": "a/b", "size": 1}});
         assert_eq!(parse(with_attachment).unwrap_err(), vec!["attachment"]);
+    }
+
+    fn file_of_size(size: serde_json::Value) -> serde_json::Value {
+        json!({"type": "file", "attachment": {"url": "https://a.com/x", "name": "x", "mimeType": "a/b", "size": size}})
+    }
+
+    #[test]
+    fn an_attachment_size_is_any_json_number_without_a_fraction() {
+        for size in [json!(5), json!(5.0), json!(5e3)] {
+            assert!(parse(file_of_size(size.clone())).is_ok(), "{size}");
+        }
+    }
+
+    #[test]
+    fn an_attachment_size_with_a_fraction_or_out_of_range_is_refused() {
+        assert!(parse(file_of_size(json!(5.5))).is_err());
+        assert_eq!(parse(file_of_size(json!(1e300))).unwrap_err(), vec!["attachment.size"]);
     }
 
     #[test]
