@@ -9,6 +9,7 @@
 
 mod body;
 mod client;
+mod contract;
 mod deployment;
 mod mode;
 mod outage;
@@ -232,11 +233,13 @@ impl TestApp {
                 .map_err(|e| format!("{e:#}"))?,
             Replica::Http(address) => client::send(address, http_request)?,
         };
-        Ok(TestResponse {
-            status: response.status().as_u16(),
-            headers: response.headers().clone(),
-            body: response.into_body(),
-        })
+        let status = response.status().as_u16();
+        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok());
+        let path = request.path.split('?').next().unwrap_or_default();
+        if let Err(mismatch) = contract::check(&request.method, path, status, content_type, response.body()) {
+            panic!("{mismatch}");
+        }
+        Ok(TestResponse { status, headers: response.headers().clone(), body: response.into_body() })
     }
 }
 
