@@ -483,3 +483,23 @@ pub fn room_view_ok(app: &TestApp, user: &User, room_id: &str) -> Value {
     assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
     response.json()["data"].clone()
 }
+
+/// The whole history of `room` as replica `replica` pages it (100 at a time, by `prevCursor`),
+/// oldest first.
+#[track_caller]
+pub fn history_on(app: &TestApp, replica: usize, user: &User, room: &str) -> Vec<Value> {
+    let mut messages: Vec<Value> = Vec::new();
+    let mut query = "limit=100".to_owned();
+    loop {
+        let response = app.get(&format!("/api/rooms/{room}/messages?{query}")).on_replica(replica).as_user(user).send();
+        assert_eq!(response.status, 200, "replica {replica}: {}", String::from_utf8_lossy(&response.body));
+        let page = response.json();
+        let mut older = page["data"].as_array().cloned().unwrap_or_default();
+        older.append(&mut messages);
+        messages = older;
+        match page["pagination"]["prevCursor"].as_str() {
+            Some(prev) => query = format!("limit=100&before={prev}"),
+            None => return messages,
+        }
+    }
+}

@@ -5,31 +5,13 @@
 
 use std::collections::HashSet;
 
-use api_tests::{id_of, TestApp, User};
+use api_tests::{history_on, id_of, TestApp, User};
 use serde_json::{json, Value};
 
 const REPLICAS: usize = 3;
 
 fn messages_path(room: &str, query: &str) -> String {
     format!("/api/rooms/{room}/messages{query}")
-}
-
-/// The whole history of `room` as one replica pages it, oldest first.
-fn history_on(app: &TestApp, replica: usize, user: &User, room: &str) -> Vec<Value> {
-    let mut messages: Vec<Value> = Vec::new();
-    let mut query = "?limit=100".to_owned();
-    loop {
-        let response = app.get(&messages_path(room, &query)).on_replica(replica).as_user(user).send();
-        assert_eq!(response.status, 200, "replica {replica}: {}", String::from_utf8_lossy(&response.body));
-        let page = response.json();
-        let mut chunk = page["data"].as_array().unwrap().clone();
-        chunk.append(&mut messages);
-        messages = chunk;
-        match page["pagination"]["prevCursor"].as_str() {
-            Some(prev) => query = format!("?limit=100&before={prev}"),
-            None => return messages,
-        }
-    }
 }
 
 #[test]

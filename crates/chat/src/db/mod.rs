@@ -53,7 +53,7 @@ impl DbError {
 /// What means "the store is unreachable or busy, retry": answered 503 with `Retry-After`, never
 /// 500. Nothing the app retries itself: a client retries after `Retry-After` (keyed sends
 /// replay safely).
-const BUSY_OR_UNREACHABLE: [&str; 23] = [
+const BUSY_OR_UNREACHABLE: [&str; 27] = [
     // Local SQLite: another writer holds the lock past Spin's 5 s busy timeout (SQLITE_BUSY,
     // SQLITE_LOCKED: "database is locked", "database table is locked", "database schema is
     // locked"), or the file cannot be opened.
@@ -66,6 +66,13 @@ const BUSY_OR_UNREACHABLE: [&str; 23] = [
     "connection reset",
     "connection closed",
     "broken pipe",
+    // sqld gone while it answered (its response cut short): whether a write committed is
+    // unknown, so the client retries (a keyed send then replays or inserts, never twice).
+    "error reading a body",
+    "unexpected eof",
+    "channel closed",
+    // Spin's libSQL client failing to talk HTTP to sqld at all (its transport, not SQL).
+    "hrana: `http error",
     "dns error",
     "timed out",
     "bad gateway",
@@ -230,6 +237,11 @@ mod tests {
             ("Hrana: `api error: `status=500 Internal Server Error, body=Transaction timed-out``", "unavailable"),
             ("Hrana: `api error: `status=400 Bad Request, body=The stream has expired due to inactivity``", "unavailable"),
             ("Hrana: `api error: `Operation was blocked``", "unavailable"),
+            (
+                "Hrana: `cursor error: `cursor error: `error reading a body from connection: unexpected EOF during chunk size line```",
+                "unavailable",
+            ),
+            ("Hrana: `http error: `channel closed``", "unavailable"),
             ("near \"SELEC\": syntax error", "other"),
             ("database disk image is malformed", "other"),
             ("disk I/O error", "other"),
