@@ -30,7 +30,11 @@ where
         tokio::spawn(connection);
         let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
         let (parts, body) = response.into_parts();
-        let body = body.collect().await.map_err(|e| format!("reading the body: {e}"))?.to_bytes();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| format!("answered {} but its body broke off: {e}", parts.status.as_u16()))?
+            .to_bytes();
         Ok(http::Response::from_parts(parts, body))
     };
     runtime().block_on(async {

@@ -19,6 +19,21 @@ fn room_body_of_size(name: &str, size: usize) -> Vec<u8> {
     body
 }
 
+/// A refused body, answered 413. Under real Spin the client may see the connection break
+/// instead: Spin answers without reading the rest of the body and closes the connection, and
+/// the client's side then fails writing the rest of the body or reading the answer (as with any
+/// server that does not drain an unread body). The test host always delivers the answer; under
+/// Spin what must hold is the bound on what was sent (see `bound_on_bytes_taken`).
+fn assert_refused_as_too_large(app: &TestApp, outcome: Result<api_tests::TestResponse, String>) {
+    match outcome {
+        Ok(response) => {
+            response.assert_error(413, "PAYLOAD_TOO_LARGE");
+        }
+        Err(broken) if app.mode() != Mode::Host => println!("the connection broke after the refusal: {broken}"),
+        Err(other) => panic!("no 413: {other}"),
+    }
+}
+
 /// How much of a refused body may have left the client: under the test host what the
 /// component's reads pulled (a few chunks past the limit), under Spin also what the sockets
 /// buffered before the connection closed.
@@ -33,12 +48,12 @@ fn bound_on_bytes_taken(app: &TestApp) -> usize {
 fn a_chunked_body_of_100_mib_is_refused_with_413_after_reading_64_kib() {
     let app = TestApp::spawn();
     let taken = Arc::new(AtomicUsize::new(0));
-    let response = app
+    let outcome = app
         .post("/api/rooms")
         .as_user(&User::new("Ada"))
         .chunked_body("application/json", HUNDRED_MIB, b' ', &taken)
-        .send();
-    response.assert_error(413, "PAYLOAD_TOO_LARGE");
+        .try_send();
+    assert_refused_as_too_large(&app, outcome);
     let taken = taken.load(Ordering::Relaxed);
     assert!(taken < bound_on_bytes_taken(&app), "{taken} bytes of the body were taken");
 }
@@ -67,8 +82,8 @@ fn a_chunked_body_of_exactly_64_kib_is_read_whole() {
 fn a_chunked_body_of_64_kib_and_one_byte_is_refused() {
     let app = TestApp::spawn();
     let body = room_body_of_size("Over", LIMIT + 1);
-    let response = app.post("/api/rooms").as_user(&User::new("Ada")).chunked_json(body).send();
-    response.assert_error(413, "PAYLOAD_TOO_LARGE");
+    let outcome = app.post("/api/rooms").as_user(&User::new("Ada")).chunked_json(body).try_send();
+    assert_refused_as_too_large(&app, outcome);
 }
 
 #[test]
