@@ -116,11 +116,6 @@ impl Routes {
         self
     }
 
-    /// The patterns and methods this component serves.
-    pub fn served(&self) -> impl Iterator<Item = (&str, &Method)> {
-        self.routes.iter().flat_map(|route| route.endpoints.iter().map(|(method, _)| (route.pattern.as_str(), method)))
-    }
-
     /// Answers Spin's request: its body is read only if the endpoint asks for it.
     pub fn handle(self, request: IncomingRequest) -> Response {
         self.answer(&HttpRequest::from_incoming(request))

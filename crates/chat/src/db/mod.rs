@@ -53,7 +53,7 @@ impl DbError {
 /// What means "the store is unreachable or busy, retry": answered 503 with `Retry-After`, never
 /// 500. Nothing the app retries itself: a client retries after `Retry-After` (keyed sends
 /// replay safely).
-const BUSY_OR_UNREACHABLE: [&str; 27] = [
+const BUSY_OR_UNREACHABLE: [&str; 26] = [
     // Local SQLite: another writer holds the lock past Spin's 5 s busy timeout (SQLITE_BUSY,
     // SQLITE_LOCKED: "database is locked", "database table is locked", "database schema is
     // locked"), or the file cannot be opened.
@@ -78,9 +78,9 @@ const BUSY_OR_UNREACHABLE: [&str; 27] = [
     "bad gateway",
     "service unavailable",
     "gateway timeout",
-    // sqld past its limits (--max-concurrent-requests / -connections): busy, not broken.
+    // sqld past its limits (--max-concurrent-requests / -connections): busy, not broken (its
+    // "Timed out while opening database connection" is "timed out" above).
     "too many concurrent requests",
-    "timed out while opening database connection",
     "server can't handle additional transactions",
     "server cannot handle additional transactions",
     "operation was blocked",
