@@ -190,10 +190,27 @@ fn start_sqld(root: &Path, address: Option<&str>) -> Server {
     start("sqld", root, address, is_sqld_health, |address| {
         let mut command = Command::new(&binary);
         command.arg("--http-listen-addr").arg(address).arg("--db-path").arg(&data);
-        // The limits of k8s/base/libsql-statefulset.yaml.
-        command.env("SQLD_MAX_CONCURRENT_CONNECTIONS", "512").env("SQLD_MAX_CONCURRENT_REQUESTS", "512");
+        command.envs(sqld_limits_of_the_manifest());
         command
     })
+}
+
+/// sqld's `SQLD_MAX_CONCURRENT_*` settings as k8s/base/libsql-statefulset.yaml deploys them, so
+/// the tests run sqld as the cluster does.
+fn sqld_limits_of_the_manifest() -> Vec<(String, String)> {
+    let path = workspace_root().join("k8s/base/libsql-statefulset.yaml");
+    let manifest = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let lines: Vec<&str> = manifest.lines().map(str::trim).collect();
+    let limits: Vec<(String, String)> = lines
+        .windows(2)
+        .filter_map(|pair| {
+            let name = pair[0].strip_prefix("- name: ")?.trim();
+            let value = pair[1].strip_prefix("value: ")?.trim().trim_matches('"');
+            name.starts_with("SQLD_MAX_CONCURRENT_").then(|| (name.to_owned(), value.to_owned()))
+        })
+        .collect();
+    assert_eq!(limits.len(), 2, "{} should set sqld's two concurrency limits", path.display());
+    limits
 }
 
 /// The app's `GET /health`: 200 with a JSON body (a server of another test on the same port
