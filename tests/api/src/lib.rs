@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -391,6 +391,28 @@ pub fn create_room_ok(app: &TestApp, owner: &User, body: Value) -> Value {
 }
 
 /// The id of a room object.
+/// Sends again what `attempt` sends while the answer is a 503 or there is no answer (`Err`),
+/// every 20 ms for at most `patience`, calling `on_retry` before each retry, as the contract
+/// tells clients to; returns the first other answer. Where no answer is a failure, `attempt`
+/// sends with [`RequestBuilder::send`], which panics on it.
+pub fn retry_while_unavailable(
+    patience: Duration,
+    attempt: impl Fn() -> Result<TestResponse, String>,
+    mut on_retry: impl FnMut(),
+) -> TestResponse {
+    let deadline = Instant::now() + patience;
+    loop {
+        let unavailable = match attempt() {
+            Ok(response) if response.status != 503 => return response,
+            Ok(response) => format!("503 {}", String::from_utf8_lossy(&response.body)),
+            Err(error) => error,
+        };
+        assert!(Instant::now() < deadline, "still unavailable after {patience:?}: {unavailable}");
+        on_retry();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 pub fn id_of(room: &Value) -> String {
     room["id"].as_str().expect("an id").to_owned()
 }

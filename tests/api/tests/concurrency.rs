@@ -3,23 +3,17 @@
 //! answer the contract allows (clients retry it); a 500 or no answer is not.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use api_tests::{create_room_ok, history_on, id_of, join_ok, TestApp, TestResponse, User};
+use api_tests::{create_room_ok, history_on, id_of, join_ok, retry_while_unavailable, TestApp, TestResponse, User};
 use serde_json::{json, Value};
 
 const REPLICAS: usize = 3;
 
-/// Sends what `request` builds until the answer is not a 503 (at most a minute), and returns it.
+/// Sends what `request` builds again while it is answered 503 (at most a minute); no answer
+/// fails the test.
 fn until_not_503(request: impl Fn() -> TestResponse) -> TestResponse {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let response = request();
-        if response.status != 503 || Instant::now() > deadline {
-            return response;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    retry_while_unavailable(Duration::from_secs(60), || Ok(request()), || {})
 }
 
 /// The ids of `room`'s whole history as replica `replica` pages it, oldest first.

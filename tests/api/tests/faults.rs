@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use api_tests::{create_room_ok, id_of, join_ok, send_text_ok, TestApp, User};
+use api_tests::{create_room_ok, id_of, join_ok, retry_while_unavailable, send_text_ok, TestApp, User};
 use serde_json::{json, Value};
 
 /// Every `/api` route, each with a well-formed request for a room that exists.
@@ -95,27 +95,19 @@ struct Tally {
 /// after a 503 or no answer; any other answer fails the test.
 fn send_until_stored(app: &TestApp, user: &User, room: &str, content: &str, tally: &Tally) {
     let key = uuid::Uuid::new_v4().to_string();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let outcome = app
-            .post(&format!("/api/rooms/{room}/messages"))
-            .as_user(user)
-            .header("idempotency-key", &key)
-            .json(json!({"content": content}))
-            .try_send();
-        match outcome {
-            Ok(response) if matches!(response.status, 200 | 201) => {
-                tally.stored.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-            Ok(response) if response.status == 503 => {}
-            Err(_) => {}
-            Ok(response) => panic!("{content}: {} {}", response.status, String::from_utf8_lossy(&response.body)),
-        }
+    let path = format!("/api/rooms/{room}/messages");
+    let attempt =
+        || app.post(&path).as_user(user).header("idempotency-key", &key).json(json!({"content": content})).try_send();
+    let response = retry_while_unavailable(Duration::from_secs(120), attempt, || {
         tally.refused.fetch_add(1, Ordering::Relaxed);
-        assert!(Instant::now() < deadline, "{content} was never stored");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    });
+    assert!(
+        matches!(response.status, 200 | 201),
+        "{content}: {} {}",
+        response.status,
+        String::from_utf8_lossy(&response.body)
+    );
+    tally.stored.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Waits (at most 30 s) until `condition` holds.
