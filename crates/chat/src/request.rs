@@ -30,7 +30,6 @@ impl HttpRequest {
     /// `target` is the path with its query (`/api/rooms?page=2`).
     pub fn new(method: Method, target: &str, headers: Vec<(String, Vec<u8>)>, body: Box<dyn BodySource>) -> Self {
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        let headers = headers.into_iter().map(|(name, value)| (name.to_ascii_lowercase(), value)).collect();
         HttpRequest {
             method,
             path: path.to_owned(),
@@ -232,6 +231,15 @@ mod tests {
         assert!(!is_valid_request_id("has space"));
         assert!(!is_valid_request_id(&"a".repeat(129)));
         assert!(is_valid_request_id(&"a".repeat(128)));
+    }
+
+    #[test]
+    fn header_names_match_whatever_their_case() {
+        let headers = vec![("Content-Type".to_owned(), b"application/json".to_vec())];
+        let request = HttpRequest::new(Method::Get, "/", headers, Box::new(std::collections::VecDeque::new()));
+        assert_eq!(request.header("content-type"), Some("application/json"));
+        assert_eq!(request.header("CONTENT-TYPE"), Some("application/json"));
+        assert_eq!(request.header("accept"), None);
     }
 
     #[test]
