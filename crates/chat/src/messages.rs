@@ -178,13 +178,11 @@ impl NewMessage {
 
 fn validate_attachment(attachment: Attachment, kind: MessageKind, errors: &mut Vec<FieldError>) -> Option<Attachment> {
     let before = errors.len();
-    let url = attachment.url.trim().to_owned();
-    let is_https =
-        url::Url::parse(&url).is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some_and(|h| !h.is_empty()));
-    if url.chars().count() > URL_MAX_CHARS || !is_https {
+    let url = with_lowercase_scheme(attachment.url.trim());
+    if url.chars().count() > URL_MAX_CHARS || !is_https_uri(&url) {
         errors.push(FieldError::new(
             "attachment.url",
-            format!("must be an https URL of at most {URL_MAX_CHARS} characters"),
+            format!("must be an https URL, a valid URI as sent (spaces and such percent-encoded), of at most {URL_MAX_CHARS} characters"),
         ));
     }
     let name = text::bounded("attachment.name", &attachment.name, 1, ATTACHMENT_NAME_MAX_CHARS)
@@ -200,6 +198,22 @@ fn validate_attachment(attachment: Attachment, kind: MessageKind, errors: &mut V
         errors.push(FieldError::new("attachment.size", format!("must be 0 to {ATTACHMENT_MAX_BYTES} bytes")));
     }
     (errors.len() == before).then_some(Attachment { url, name, mime_type, size: attachment.size })
+}
+
+/// The URL with its scheme in lowercase (schemes are case-insensitive, RFC 3986 §3.1); the rest is
+/// kept as sent.
+fn with_lowercase_scheme(url: &str) -> String {
+    match url.split_once(':') {
+        Some((scheme, rest)) => format!("{}:{rest}", scheme.to_ascii_lowercase()),
+        None => url.to_owned(),
+    }
+}
+
+/// An absolute `https` URL with a host that is also a valid RFC 3986 URI as it stands (no raw
+/// spaces, `|`, `{`, non-ASCII...), so it is served exactly as stored.
+fn is_https_uri(url: &str) -> bool {
+    let has_host = fluent_uri::Uri::parse(url).is_ok_and(|uri| uri.authority().is_some_and(|a| !a.host().is_empty()));
+    has_host && url::Url::parse(url).is_ok_and(|u| u.scheme() == "https")
 }
 
 /// `type/subtype`, each an RFC 6838 restricted name.
@@ -307,6 +321,10 @@ mod tests {
         let cases = [
             (image("http://cdn.example.com/cat.png", "image/png", 1), "attachment.url"),
             (image("not a url", "image/png", 1), "attachment.url"),
+            (image("https://cdn.example.com/a b.png", "image/png", 1), "attachment.url"),
+            (image("https://cdn.example.com/a|b.png", "image/png", 1), "attachment.url"),
+            (image("https://cdn.example.com/café.png", "image/png", 1), "attachment.url"),
+            (image("https:///no-host.png", "image/png", 1), "attachment.url"),
             (image(&format!("https://a.com/{}", "x".repeat(2040)), "image/png", 1), "attachment.url"),
             (image("https://a.com/x", "application/pdf", 1), "attachment.mimeType"),
             (image("https://a.com/x", "png", 1), "attachment.mimeType"),
@@ -321,6 +339,14 @@ mod tests {
         let file = json!({"type": "file", "content": " ", "attachment": {"url": "https://a.com/r.pdf", "name": " report.pdf ", "mimeType": "application/pdf", "size": 10}});
         let parsed = parse(file).unwrap();
         assert_eq!((parsed.content, parsed.attachment.unwrap().name), (None, "report.pdf".to_owned()));
+    }
+
+    #[test]
+    fn an_attachment_url_is_stored_as_sent_but_for_the_case_of_its_scheme() {
+        let url = |sent: &str| parse(image(sent, "image/png", 1)).unwrap().attachment.unwrap().url;
+        assert_eq!(url("HTTPS://CDN.example.com/Cat.png"), "https://CDN.example.com/Cat.png");
+        assert_eq!(url(" https://cdn.example.com "), "https://cdn.example.com");
+        assert_eq!(url("https://cdn.example.com/a%20b.png?x=1#top"), "https://cdn.example.com/a%20b.png?x=1#top");
     }
 
     #[test]

@@ -26,6 +26,23 @@ enum Body {
     Read(Result<Vec<u8>, ApiError>),
 }
 
+/// Lines of one field are that field with its values joined by ", " (RFC 9110 §5.3), so a list
+/// header (`If-None-Match`) is read whole, and a single-valued one given twice (a second token,
+/// a second `Idempotency-Key`) is refused as malformed rather than half read.
+fn combine_repeated_fields(lines: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)> {
+    let mut fields: Vec<(String, Vec<u8>)> = Vec::with_capacity(lines.len());
+    for (name, value) in lines {
+        match fields.iter_mut().find(|(known, _)| known.eq_ignore_ascii_case(&name)) {
+            Some((_, combined)) => {
+                combined.extend_from_slice(b", ");
+                combined.extend_from_slice(&value);
+            }
+            None => fields.push((name, value)),
+        }
+    }
+    fields
+}
+
 impl HttpRequest {
     /// `target` is the path with its query (`/api/rooms?page=2`).
     pub fn new(method: Method, target: &str, headers: Vec<(String, Vec<u8>)>, body: Box<dyn BodySource>) -> Self {
@@ -34,7 +51,7 @@ impl HttpRequest {
             method,
             path: path.to_owned(),
             query: query.to_owned(),
-            headers,
+            headers: combine_repeated_fields(headers),
             body: RefCell::new(Body::Unread(body)),
         }
     }
@@ -240,6 +257,15 @@ mod tests {
         assert_eq!(request.header("content-type"), Some("application/json"));
         assert_eq!(request.header("CONTENT-TYPE"), Some("application/json"));
         assert_eq!(request.header("accept"), None);
+    }
+
+    #[test]
+    fn a_header_given_on_several_lines_is_read_as_their_values_joined() {
+        let line = |name: &str, value: &str| (name.to_owned(), value.as_bytes().to_vec());
+        let headers = vec![line("If-None-Match", "\"a\""), line("accept", "*/*"), line("if-none-match", "\"b\"")];
+        let request = HttpRequest::new(Method::Get, "/", headers, Box::new(std::collections::VecDeque::new()));
+        assert_eq!(request.header("if-none-match"), Some("\"a\", \"b\""));
+        assert_eq!(request.header("accept"), Some("*/*"));
     }
 
     #[test]

@@ -508,6 +508,30 @@ fn etags_make_polling_cheap_and_still_mark_read() {
 }
 
 #[test]
+fn if_none_match_on_several_lines_is_read_as_one_list() {
+    let app = TestApp::spawn();
+    let ada = User::new("Ada");
+    let room = room_with(&app, &ada);
+    send_text_ok(&app, &ada, &room, "one");
+    let etag = app.get(&messages_path(&room, "")).as_user(&ada).send().header("etag").unwrap().to_owned();
+    let poll = app.get(&messages_path(&room, "")).as_user(&ada).header("if-none-match", "\"stale\"");
+    let poll = poll.header("if-none-match", &etag).send();
+    assert_eq!(poll.status, 304, "the second line names the current page");
+}
+
+#[test]
+fn an_idempotency_key_given_twice_is_refused_and_stores_nothing() {
+    let app = TestApp::spawn();
+    let ada = User::new("Ada");
+    let room = room_with(&app, &ada);
+    let send = app.post(&messages_path(&room, "")).as_user(&ada).header("idempotency-key", "first");
+    let response = send.header("idempotency-key", "second").json(json!({"content": "hello"})).send();
+    let error = response.assert_error(400, "VALIDATION_ERROR");
+    assert_eq!(error["details"][0]["field"], "Idempotency-Key");
+    assert_eq!(page_ok(&app, &ada, &room, "")["data"].as_array().unwrap().len(), 0);
+}
+
+#[test]
 fn only_members_read_and_write_messages() {
     let app = TestApp::spawn();
     let admin = User::new("Admin");
