@@ -390,7 +390,6 @@ pub fn create_room_ok(app: &TestApp, owner: &User, body: Value) -> Value {
     response.json()["data"].clone()
 }
 
-/// The id of a room object.
 /// Sends again what `attempt` sends while the answer is a 503 or there is no answer (`Err`),
 /// every 20 ms for at most `patience`, calling `on_retry` before each retry, as the contract
 /// tells clients to; returns the first other answer. Where no answer is a failure, `attempt`
@@ -413,6 +412,7 @@ pub fn retry_while_unavailable(
     }
 }
 
+/// The id of a room object.
 pub fn id_of(room: &Value) -> String {
     room["id"].as_str().expect("an id").to_owned()
 }
