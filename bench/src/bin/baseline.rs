@@ -79,11 +79,11 @@ impl Server {
                 Err(error) => error_response(&error, "baseline"),
             }
         };
-        let mut answer = hyper::Response::builder().status(*response.status());
-        for (name, value) in response.headers() {
-            answer = answer.header(name, value.as_bytes());
+        let mut answer = hyper::Response::builder().status(response.status);
+        for (name, value) in &response.headers {
+            answer = answer.header(name, value);
         }
-        answer.body(Full::new(Bytes::from(response.body().to_vec()))).unwrap_or_default()
+        answer.body(Full::new(Bytes::from(response.body))).unwrap_or_default()
     }
 }
 

@@ -7,19 +7,17 @@ use chat::http::{public_get, Routes};
 use chat::request::HttpRequest;
 use chat::{migrations, ApiError, Reply};
 use serde_json::json;
-use spin_sdk::http::{IncomingRequest, Response};
-use spin_sdk::http_component;
 
 /// The API's own OpenAPI document, served as is.
 const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
 
-#[http_component]
-fn handle(request: IncomingRequest) -> Response {
+chat::component!(routes);
+
+fn routes() -> Routes {
     Routes::new(env!("CARGO_PKG_NAME"))
         .route("/health", &[public_get(health)])
         .route("/ready", &[public_get(ready)])
         .route("/api/openapi.json", &[public_get(openapi)])
-        .handle(request)
 }
 
 fn health(_: &HttpRequest) -> Result<Reply, ApiError> {
@@ -28,8 +26,8 @@ fn health(_: &HttpRequest) -> Result<Reply, ApiError> {
 
 fn ready(_: &HttpRequest) -> Result<Reply, ApiError> {
     let not_ready = |error: chat::db::DbError| ApiError::NotReady(error.to_string());
-    let db = SpinDatabase::open_default().map_err(not_ready)?;
-    let version = migrations::ensure_current(&db).map_err(not_ready)?;
+    let db = SpinDatabase::instance().map_err(not_ready)?;
+    let version = migrations::ensure_current(db.as_ref()).map_err(not_ready)?;
     Ok(Reply::ok(json!({ "status": "ready", "schemaVersion": version })))
 }
 

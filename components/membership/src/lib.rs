@@ -2,25 +2,23 @@
 //! Each handler parses, calls `RoomUserRepository` / `InvitationRepository` and answers.
 
 use chat::access::{require_admin, require_member_list_reader};
-use chat::http::{delete, get, post, put, ApiRequest, Routes};
+use chat::http::{delete, get, post, post_json, put_json, ApiRequest, Routes};
 use chat::membership::{InvitationBody, RoleBody};
 use chat::pagination::PageRequest;
 use chat::repositories::invitations::{InvitationRepository, InviteOutcome};
 use chat::repositories::memberships::{JoinOutcome, RoomUserRepository};
 use chat::{ApiError, Refusal, Reply};
-use spin_sdk::http::{IncomingRequest, Response};
-use spin_sdk::http_component;
 
-#[http_component]
-fn handle(request: IncomingRequest) -> Response {
+chat::component!(routes);
+
+fn routes() -> Routes {
     Routes::new(env!("CARGO_PKG_NAME"))
         .route("/api/rooms/:id/join", &[post(join)])
         .route("/api/rooms/:id/leave", &[post(leave)])
         .route("/api/rooms/:id/members", &[get(list_members)])
-        .route("/api/rooms/:id/members/:userId", &[put(change_role), delete(remove_member)])
-        .route("/api/rooms/:id/invitations", &[post(invite), get(list_invitations)])
+        .route("/api/rooms/:id/members/:userId", &[put_json(change_role), delete(remove_member)])
+        .route("/api/rooms/:id/invitations", &[post_json(invite), get(list_invitations)])
         .route("/api/rooms/:id/invitations/:userId", &[delete(revoke_invitation)])
-        .handle(request)
 }
 
 /// Join takes no body: whatever is sent is ignored.

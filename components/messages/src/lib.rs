@@ -2,28 +2,25 @@
 //! soft delete. Each handler parses, calls `MessageRepository` and answers.
 
 use chat::access::require_member;
-use chat::cursor::CursorCodec;
-use chat::http::{delete, get, post, ApiRequest, Routes};
+use chat::http::{delete, get, post_json, ApiRequest, Routes};
 use chat::messages::{parse_idempotency_key, MessagePageRequest, NewMessage, PageStart};
 use chat::repositories::memberships::RoomUserRepository;
 use chat::repositories::messages::{MessageRepository, SendOutcome};
 use chat::response::CursorPagination;
 use chat::{ApiError, Refusal, Reply};
-use spin_sdk::http::{IncomingRequest, Response};
-use spin_sdk::http_component;
 
-#[http_component]
-fn handle(request: IncomingRequest) -> Response {
+chat::component!(routes);
+
+fn routes() -> Routes {
     Routes::new(env!("CARGO_PKG_NAME"))
-        .route("/api/rooms/:id/messages", &[get(list_messages), post(send_message)])
+        .route("/api/rooms/:id/messages", &[get(list_messages), post_json(send_message)])
         .route("/api/rooms/:id/messages/:messageId", &[get(get_message), delete(delete_message)])
-        .handle(request)
 }
 
 fn list_messages(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
-    let cursors = CursorCodec::new(api.auth.secret());
-    let request = MessagePageRequest::from_query(&api.query(), room, &cursors)?;
+    let cursors = api.cursors();
+    let request = MessagePageRequest::from_query(&api.query(), room, cursors)?;
     let page =
         MessageRepository::new(api.db()?).read_page(room, api.caller.user_id, request.start, request.limit)??;
     let sent_after = match request.start {

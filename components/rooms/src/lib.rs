@@ -1,20 +1,18 @@
 //! Rooms: list (search, filters, page pagination), create, get, update, delete.
 //! Each handler parses, calls `RoomRepository` and answers; the rules live in `chat`.
 
-use chat::http::{delete, get, post, put, ApiRequest, Routes};
+use chat::http::{delete, get, post_json, put_json, ApiRequest, Routes};
 use chat::pagination::PageRequest;
 use chat::repositories::rooms::RoomRepository;
 use chat::rooms::{NewRoom, RoomChanges, RoomFilter, RoomView};
 use chat::{ApiError, Refusal, Reply};
-use spin_sdk::http::{IncomingRequest, Response};
-use spin_sdk::http_component;
 
-#[http_component]
-fn handle(request: IncomingRequest) -> Response {
+chat::component!(routes);
+
+fn routes() -> Routes {
     Routes::new(env!("CARGO_PKG_NAME"))
-        .route("/api/rooms", &[get(list_rooms), post(create_room)])
-        .route("/api/rooms/:id", &[get(get_room), put(update_room), delete(delete_room)])
-        .handle(request)
+        .route("/api/rooms", &[get(list_rooms), post_json(create_room)])
+        .route("/api/rooms/:id", &[get(get_room), put_json(update_room), delete(delete_room)])
 }
 
 fn list_rooms(api: &ApiRequest) -> Result<Reply, ApiError> {

@@ -21,17 +21,46 @@ pub fn read_bounded(
     declared_length: Option<u64>,
     limit: usize,
 ) -> Result<Vec<u8>, ApiError> {
-    if declared_length.is_some_and(|length| length > limit as u64) {
-        return Err(ApiError::PayloadTooLarge);
+    let mut body = BoundedBody::start(declared_length, limit)?;
+    while let Some(chunk) = source.next_chunk(body.wanted()).map_err(ApiError::UnreadableBody)? {
+        body.push(&chunk)?;
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = source.next_chunk(limit + 1 - body.len()).map_err(ApiError::UnreadableBody)? {
-        body.extend_from_slice(&chunk);
-        if body.len() > limit {
+    Ok(body.finish())
+}
+
+/// A body being read under the limit: the rules of [`read_bounded`], for a reader that gets its
+/// chunks some other way (the WASIp3 glue awaits them).
+pub struct BoundedBody {
+    limit: usize,
+    bytes: Vec<u8>,
+}
+
+impl BoundedBody {
+    /// 413 at once, before anything is read, when the declared length is over `limit`.
+    pub fn start(declared_length: Option<u64>, limit: usize) -> Result<BoundedBody, ApiError> {
+        if declared_length.is_some_and(|length| length > limit as u64) {
             return Err(ApiError::PayloadTooLarge);
         }
+        Ok(BoundedBody { limit, bytes: Vec::new() })
     }
-    Ok(body)
+
+    /// The most bytes worth asking for next: up to one past the limit, which is enough to refuse.
+    pub fn wanted(&self) -> usize {
+        self.limit + 1 - self.bytes.len().min(self.limit)
+    }
+
+    /// Takes the next chunk; 413 once the body is past the limit (the caller stops reading).
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), ApiError> {
+        self.bytes.extend_from_slice(&chunk[..chunk.len().min(self.wanted())]);
+        if self.bytes.len() > self.limit {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        self.bytes
+    }
 }
 
 /// A body already in memory.
@@ -42,39 +71,6 @@ impl BodySource for std::collections::VecDeque<Vec<u8>> {
             self.push_front(chunk.split_off(max));
         }
         Ok(Some(chunk))
-    }
-}
-
-/// `wasi:http`'s incoming body as spin-sdk binds it (spin-sdk names it only in its bindings).
-type IncomingBody = spin_sdk::wit::wasi::http0_2_0::types::IncomingBody;
-
-/// The body of Spin's incoming request, opened on the first read. Its input stream is dropped
-/// before the body it belongs to, and both before the request (WASI's resource order).
-pub struct WasiBody {
-    opened: Option<(wasi::io::streams::InputStream, IncomingBody)>,
-    request: spin_sdk::http::IncomingRequest,
-}
-
-impl WasiBody {
-    pub fn new(request: spin_sdk::http::IncomingRequest) -> WasiBody {
-        WasiBody { opened: None, request }
-    }
-}
-
-impl BodySource for WasiBody {
-    fn next_chunk(&mut self, max: usize) -> Result<Option<Vec<u8>>, String> {
-        use wasi::io::streams::StreamError;
-        if self.opened.is_none() {
-            let body = self.request.consume().map_err(|()| "the request body was already taken".to_owned())?;
-            let stream = body.stream().map_err(|()| "the request body stream was already taken".to_owned())?;
-            self.opened = Some((stream, body));
-        }
-        let Some((stream, _)) = &self.opened else { return Ok(None) };
-        match stream.blocking_read(max as u64) {
-            Ok(chunk) => Ok(Some(chunk)),
-            Err(StreamError::Closed) => Ok(None),
-            Err(StreamError::LastOperationFailed(error)) => Err(error.to_debug_string()),
-        }
     }
 }
 

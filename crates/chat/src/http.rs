@@ -3,20 +3,25 @@
 //! envelope, the request's log line, and the one-time migration retry.
 //!
 //! A component only declares its routes; handlers receive an [`ApiRequest`] and return a
-//! [`Reply`] or an [`ApiError`]. Nothing here panics on any input.
+//! [`Reply`] or an [`ApiError`]. Everything here is synchronous: the flavor's glue
+//! ([`crate::serve`]) reads a body before and writes the answer after, so a request's store
+//! work never awaits. Nothing here panics on any input.
 
 use std::cell::OnceCell;
+use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
-use spin_sdk::http::{IncomingRequest, Method, Params, Response};
+use spin_sdk::http::{Method, Params};
 
-use crate::auth::{authenticate, AuthConfig, Caller};
+use crate::auth::{authenticate, Caller};
+use crate::config::AppConfig;
+use crate::cursor::CursorCodec;
 use crate::db::{Database, DbError, SpinDatabase};
 use crate::error::ApiError;
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::migrations;
 use crate::request::{HttpRequest, Query};
-use crate::response::{error_response, Reply};
+use crate::response::{error_response, HttpResponse, Reply};
 
 /// An authenticated API request. The database is opened on the first [`ApiRequest::db`], so a
 /// handler that checks its path ids, query and body first touches no store for a malformed
@@ -25,8 +30,8 @@ pub struct ApiRequest<'a> {
     pub request: &'a HttpRequest,
     params: &'a Params,
     pub caller: &'a Caller,
-    pub auth: &'a AuthConfig,
-    db: OnceCell<SpinDatabase>,
+    config: &'a AppConfig,
+    db: OnceCell<Rc<SpinDatabase>>,
 }
 
 impl ApiRequest<'_> {
@@ -63,13 +68,18 @@ impl ApiRequest<'_> {
         self.request.header(name)
     }
 
-    /// The `default` database, opened on first use.
+    /// Issues and opens this app's message cursors.
+    pub fn cursors(&self) -> &CursorCodec {
+        &self.config.cursors
+    }
+
+    /// The `default` database: the instance's connection, opened on first use.
     pub fn db(&self) -> Result<&dyn Database, ApiError> {
         if let Some(db) = self.db.get() {
-            return Ok(db);
+            return Ok(db.as_ref());
         }
-        let db = SpinDatabase::open_default()?;
-        Ok(self.db.get_or_init(|| db))
+        let db = SpinDatabase::instance()?;
+        Ok(self.db.get_or_init(|| db).as_ref())
     }
 }
 
@@ -79,10 +89,24 @@ pub type PublicHandler = fn(&HttpRequest) -> Result<Reply, ApiError>;
 /// What serves one method of a route.
 #[derive(Clone, Copy)]
 pub enum Endpoint {
-    /// Needs a valid bearer token; may open the database.
-    Authenticated(ApiHandler),
-    /// Open to anyone (`/health`, `/ready`, the OpenAPI document).
+    /// Needs a valid bearer token; may open the database; reads a JSON body when it says so.
+    Authenticated(ApiHandler, Body),
+    /// Open to anyone (`/health`, `/ready`, the OpenAPI document); never reads a body.
     Public(PublicHandler),
+}
+
+/// Whether an endpoint reads the request's body. Only those that do ever read it: the WASIp3
+/// glue reads such a body (bounded) before the handler runs, every other body stays unread.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Body {
+    Json,
+    None,
+}
+
+impl Endpoint {
+    pub fn reads_body(&self) -> bool {
+        matches!(self, Endpoint::Authenticated(_, Body::Json))
+    }
 }
 
 /// One route: its pattern, its endpoints by method, and the `Allow` header of its 405.
@@ -116,17 +140,20 @@ impl Routes {
         self
     }
 
-    /// Answers Spin's request: its body is read only if the endpoint asks for it.
-    pub fn handle(self, request: IncomingRequest) -> Response {
-        self.answer(&HttpRequest::from_incoming(request))
+    /// The endpoint serving `method` on `path`, if any.
+    pub fn endpoint(&self, method: &Method, path: &str) -> Option<Endpoint> {
+        let found = self.router.best_match(path)?;
+        let route = &self.routes[*found.handler()];
+        route.endpoints.iter().find(|(served, _)| served == method).map(|(_, endpoint)| *endpoint)
     }
 
     /// Answers every request (paths no route matches get the 404 envelope) with the request id
-    /// and the envelope, and logs it in one line.
-    pub fn answer(&self, request: &HttpRequest) -> Response {
+    /// and the envelope, and logs it in one line. Synchronous from start to end: see the module.
+    pub fn answer(&self, request: &HttpRequest) -> HttpResponse {
         let started = std::time::Instant::now();
         let request_id = request.request_id();
         crate::log::begin_request(self.component, &request_id);
+        crate::db::start_counting_statements();
         let found = self.router.best_match(request.path());
         let route = found.as_ref().map(|found| &self.routes[*found.handler()]);
         let mut caller = None;
@@ -144,7 +171,7 @@ impl Routes {
         crate::log::request(&crate::log::RequestLine {
             method: &request.method().to_string(),
             route: route.map(|route| route.pattern.as_str()),
-            status: *response.status(),
+            status: response.status,
             duration_ms: (started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
             statements: crate::db::statements_sent(),
             user_id: caller.map(|caller: UserId| caller.to_string()),
@@ -163,11 +190,14 @@ fn serve(
 ) -> Result<Reply, ApiError> {
     match endpoint {
         Endpoint::Public(handler) => handler(request),
-        Endpoint::Authenticated(handler) => {
-            let auth = AuthConfig::from_spin_variables()?;
-            let authenticated = authenticate(request.header("authorization"), &auth)?;
+        Endpoint::Authenticated(handler, body) => {
+            if body == Body::None {
+                request.refuse_body_reads();
+            }
+            let config = AppConfig::instance()?;
+            let authenticated = authenticate(request.header("authorization"), &config.auth)?;
             *caller = Some(authenticated.user_id);
-            let api = ApiRequest { request, params, caller: &authenticated, auth: &auth, db: OnceCell::new() };
+            let api = ApiRequest { request, params, caller: &authenticated, config: &config, db: OnceCell::new() };
             with_current_schema(&api, handler)
         }
     }
@@ -189,22 +219,27 @@ fn with_current_schema(api: &ApiRequest, handler: ApiHandler) -> Result<Reply, A
 
 /// `GET` served by an authenticated handler.
 pub fn get(handler: ApiHandler) -> (Method, Endpoint) {
-    (Method::Get, Endpoint::Authenticated(handler))
+    (Method::Get, Endpoint::Authenticated(handler, Body::None))
 }
 
-/// `POST` served by an authenticated handler.
+/// `POST` served by an authenticated handler that takes no body.
 pub fn post(handler: ApiHandler) -> (Method, Endpoint) {
-    (Method::Post, Endpoint::Authenticated(handler))
+    (Method::Post, Endpoint::Authenticated(handler, Body::None))
 }
 
-/// `PUT` served by an authenticated handler.
-pub fn put(handler: ApiHandler) -> (Method, Endpoint) {
-    (Method::Put, Endpoint::Authenticated(handler))
+/// `POST` served by an authenticated handler that reads a JSON body.
+pub fn post_json(handler: ApiHandler) -> (Method, Endpoint) {
+    (Method::Post, Endpoint::Authenticated(handler, Body::Json))
+}
+
+/// `PUT` served by an authenticated handler that reads a JSON body.
+pub fn put_json(handler: ApiHandler) -> (Method, Endpoint) {
+    (Method::Put, Endpoint::Authenticated(handler, Body::Json))
 }
 
 /// `DELETE` served by an authenticated handler.
 pub fn delete(handler: ApiHandler) -> (Method, Endpoint) {
-    (Method::Delete, Endpoint::Authenticated(handler))
+    (Method::Delete, Endpoint::Authenticated(handler, Body::None))
 }
 
 /// `GET` open to anyone.

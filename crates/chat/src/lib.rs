@@ -7,6 +7,7 @@
 pub mod access;
 pub mod auth;
 pub mod body;
+pub mod config;
 pub mod cursor;
 pub mod db;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod repositories;
 pub mod request;
 pub mod response;
 pub mod rooms;
+pub mod serve;
 pub mod text;
 
 pub use access::Refusal;

@@ -4,9 +4,9 @@ use std::cell::RefCell;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use spin_sdk::http::{IncomingRequest, Method};
+use spin_sdk::http::Method;
 
-use crate::body::{read_bounded, BodySource, WasiBody, MAX_BODY_BYTES};
+use crate::body::{read_bounded, BodySource, MAX_BODY_BYTES};
 use crate::error::{ApiError, FieldError};
 
 const MAX_REQUEST_ID_CHARS: usize = 128;
@@ -24,6 +24,8 @@ pub struct HttpRequest {
 enum Body {
     Unread(Box<dyn BodySource>),
     Read(Result<Vec<u8>, ApiError>),
+    /// The endpoint declared it reads no body (`crate::http::Body::None`).
+    NotForThisRoute,
 }
 
 /// Lines of one field are that field with its values joined by ", " (RFC 9110 §5.3), so a list
@@ -44,7 +46,8 @@ fn combine_repeated_fields(lines: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8
 }
 
 impl HttpRequest {
-    /// `target` is the path with its query (`/api/rooms?page=2`).
+    /// `target` is the path with its query (`/api/rooms?page=2`); `body` is read (bounded) on
+    /// the first [`HttpRequest::json`].
     pub fn new(method: Method, target: &str, headers: Vec<(String, Vec<u8>)>, body: Box<dyn BodySource>) -> Self {
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
         HttpRequest {
@@ -56,11 +59,20 @@ impl HttpRequest {
         }
     }
 
-    /// Spin's request: the head now, the body stream only when read.
-    pub fn from_incoming(request: IncomingRequest) -> Self {
-        let target = request.path_with_query().unwrap_or_else(|| "/".to_owned());
-        let headers = request.headers().entries();
-        HttpRequest::new(request.method(), &target, headers, Box::new(WasiBody::new(request)))
+    /// Keeps `body`, read (or refused) by the glue before the handler runs.
+    pub fn set_body_read(&self, body: Result<Vec<u8>, ApiError>) {
+        *self.body.borrow_mut() = Body::Read(body);
+    }
+
+    /// The declared `Content-Length`, if it is a number.
+    pub fn declared_length(&self) -> Option<u64> {
+        self.header("content-length").and_then(|length| length.trim().parse().ok())
+    }
+
+    /// From now on the body is never read: its route declared none. A handler that still asks
+    /// for it fails in every flavor (500), which the API tests of its route catch.
+    pub(crate) fn refuse_body_reads(&self) {
+        *self.body.borrow_mut() = Body::NotForThisRoute;
     }
 
     pub fn method(&self) -> &Method {
@@ -88,13 +100,13 @@ impl HttpRequest {
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         let mut body = self.body.borrow_mut();
         if let Body::Unread(source) = &mut *body {
-            let declared = self.header("content-length").and_then(|length| length.trim().parse().ok());
-            *body = Body::Read(read_bounded(source.as_mut(), declared, MAX_BODY_BYTES));
+            *body = Body::Read(read_bounded(source.as_mut(), self.declared_length(), MAX_BODY_BYTES));
         }
         match &*body {
             Body::Read(Ok(bytes)) => parse_json_body(bytes, self.header("content-type")),
             Body::Read(Err(error)) => Err(error.clone()),
             Body::Unread(_) => Err(ApiError::Internal("the body was not read".into())),
+            Body::NotForThisRoute => Err(ApiError::Internal("this route declares no body".into())),
         }
     }
 

@@ -4,13 +4,35 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use spin_sdk::http::Response;
-
 use crate::error::ApiError;
 
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 /// Seconds a client should wait before retrying a 503.
 pub const RETRY_AFTER_SECONDS: &str = "5";
+
+/// An answer as it leaves the app, before the flavor's glue ([`crate::serve`]) hands it to Spin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    fn new(status: u16) -> HttpResponse {
+        HttpResponse { status, headers: Vec::new(), body: Vec::new() }
+    }
+
+    fn with_header(mut self, name: &str, value: impl Into<String>) -> HttpResponse {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// The value of the header `name` (case-insensitive), if set.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+    }
+}
 
 /// Page pagination of rooms, members and invitations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -100,15 +122,12 @@ impl Reply {
         }
     }
 
-    pub fn into_response(self, request_id: &str) -> Response {
-        let mut builder = Response::builder();
-        builder.status(self.status).header("x-request-id", request_id);
-        for (name, value) in self.headers {
-            builder.header(name, value);
-        }
+    pub fn into_response(self, request_id: &str) -> HttpResponse {
+        let mut response = HttpResponse::new(self.status).with_header("x-request-id", request_id);
+        response.headers.extend(self.headers);
         match self.body {
-            Some(body) => builder.header("content-type", JSON_CONTENT_TYPE).body(body).build(),
-            None => builder.build(),
+            Some(body) => HttpResponse { body: body.into_bytes(), ..response.with_header("content-type", JSON_CONTENT_TYPE) },
+            None => response,
         }
     }
 }
@@ -124,26 +143,21 @@ fn to_json(envelope: &impl Serialize) -> String {
 }
 
 /// The error envelope for `error`, with its status and headers.
-pub fn error_response(error: &ApiError, request_id: &str) -> Response {
+pub fn error_response(error: &ApiError, request_id: &str) -> HttpResponse {
     let mut body = json!({ "ok": false, "error": error.public_message(), "code": error.code() });
     if let ApiError::Validation(details) = error {
         body["details"] = to_value(details);
     }
-    let mut builder = Response::builder();
-    builder.status(error.status()).header("content-type", JSON_CONTENT_TYPE).header("x-request-id", request_id);
-    match error {
-        ApiError::Unauthorized(_) => {
-            builder.header("www-authenticate", "Bearer");
-        }
-        ApiError::MethodNotAllowed { allow } => {
-            builder.header("allow", allow.as_str());
-        }
-        ApiError::NotReady(_) | ApiError::Unavailable(_) => {
-            builder.header("retry-after", RETRY_AFTER_SECONDS);
-        }
-        _ => {}
-    }
-    builder.body(body.to_string()).build()
+    let response = HttpResponse::new(error.status())
+        .with_header("content-type", JSON_CONTENT_TYPE)
+        .with_header("x-request-id", request_id);
+    let response = match error {
+        ApiError::Unauthorized(_) => response.with_header("www-authenticate", "Bearer"),
+        ApiError::MethodNotAllowed { allow } => response.with_header("allow", allow.as_str()),
+        ApiError::NotReady(_) | ApiError::Unavailable(_) => response.with_header("retry-after", RETRY_AFTER_SECONDS),
+        _ => response,
+    };
+    HttpResponse { body: body.to_string().into_bytes(), ..response }
 }
 
 #[cfg(test)]
@@ -152,18 +166,18 @@ mod tests {
     use crate::access::Refusal;
     use crate::error::FieldError;
 
-    fn body_of(response: &Response) -> Value {
-        serde_json::from_slice(response.body()).unwrap()
+    fn body_of(response: &HttpResponse) -> Value {
+        serde_json::from_slice(&response.body).unwrap()
     }
 
-    fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
-        response.header(name).and_then(|v| v.as_str())
+    fn header<'a>(response: &'a HttpResponse, name: &str) -> Option<&'a str> {
+        response.header(name)
     }
 
     #[test]
     fn error_envelope_has_exactly_ok_error_and_code() {
         let response = error_response(&ApiError::NotFound, "req-1");
-        assert_eq!(*response.status(), 404);
+        assert_eq!(response.status, 404);
         assert_eq!(body_of(&response), json!({"ok": false, "error": "not found", "code": "NOT_FOUND"}));
         assert_eq!(header(&response, "x-request-id"), Some("req-1"));
         assert_eq!(header(&response, "content-type"), Some(JSON_CONTENT_TYPE));
@@ -181,8 +195,8 @@ mod tests {
     fn internal_errors_never_leak_their_detail() {
         let error = ApiError::Internal("no such table: rooms at line 3".into());
         let response = error_response(&error, "r");
-        assert_eq!(*response.status(), 500);
-        let text = String::from_utf8(response.body().to_vec()).unwrap();
+        assert_eq!(response.status, 500);
+        let text = String::from_utf8(response.body.clone()).unwrap();
         assert!(!text.contains("rooms"), "{text}");
         assert_eq!(body_of(&response)["code"], "INTERNAL_ERROR");
     }
@@ -194,10 +208,10 @@ mod tests {
         let not_allowed = error_response(&ApiError::MethodNotAllowed { allow: "GET, POST".into() }, "r");
         assert_eq!(header(&not_allowed, "allow"), Some("GET, POST"));
         let unavailable = error_response(&ApiError::Unavailable("refused".into()), "r");
-        assert_eq!(*unavailable.status(), 503);
+        assert_eq!(unavailable.status, 503);
         assert_eq!(header(&unavailable, "retry-after"), Some(RETRY_AFTER_SECONDS));
         let conflict = error_response(&ApiError::Refused(Refusal::LastAdmin), "r");
-        assert_eq!((*conflict.status(), body_of(&conflict)["code"].clone()), (409, json!("LAST_ADMIN")));
+        assert_eq!((conflict.status, body_of(&conflict)["code"].clone()), (409, json!("LAST_ADMIN")));
     }
 
     #[test]
@@ -226,7 +240,7 @@ mod tests {
             json!({"limit": 50, "hasMore": true, "prevCursor": "a", "nextCursor": null})
         );
         let created = Reply::created(json!({"id": 1}), "/api/rooms/1".into()).into_response("r");
-        assert_eq!(*created.status(), 201);
+        assert_eq!(created.status, 201);
         assert_eq!(header(&created, "location"), Some("/api/rooms/1"));
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::client;
-use crate::mode::{spin_binary, sqld_binary, Mode};
+use crate::mode::{spin_binary, sqld_binary, Flavor, Mode};
 use crate::store::Store;
 use crate::workspace_root;
 
@@ -165,7 +165,8 @@ fn start_spin(
     let state = root.join(&name);
     start(&name, root, None, is_spin_health, |address| {
         let mut command = Command::new(&binary);
-        command.current_dir(workspace_root()).arg("up").arg("--from").arg(workspace_root().join("spin.toml"));
+        let manifest = workspace_root().join(Flavor::current().manifest());
+        command.current_dir(workspace_root()).arg("up").arg("--from").arg(manifest);
         command.arg("--listen").arg(address).arg("--state-dir").arg(&state);
         if let Some(config) = runtime_config {
             command.arg("--runtime-config-file").arg(config);

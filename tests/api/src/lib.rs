@@ -28,7 +28,7 @@ use spin_test_host::{App, AppOptions, DatabaseLocation};
 
 use body::{GeneratedBody, RequestBody};
 use deployment::Deployment;
-pub use mode::{spin_binary, sqld_binary, Mode};
+pub use mode::{spin_binary, sqld_binary, Flavor, Mode};
 pub use outage::StoreOutage;
 pub use store::Store;
 
@@ -95,6 +95,8 @@ impl TestApp {
     fn start(mode: Mode, count: usize, mut variables: BTreeMap<String, String>) -> TestApp {
         variables.entry("jwt_secret".into()).or_insert_with(|| TEST_SECRET.into());
         if mode == Mode::Host {
+            // wasmtime 48 hosts WASIp2 only; it cannot load Spin 3.6's WASIp3 release candidate.
+            assert_eq!(Flavor::current(), Flavor::Wasip2, "the test host serves the WASIp2 flavor only");
             build_components();
             let directory = tempfile::tempdir().expect("a temporary directory");
             let path = directory.path().join("sqlite_db.db");

@@ -36,6 +36,33 @@ impl Mode {
     }
 }
 
+/// Which build of the components the real-Spin modes run, chosen by `CHAT_FLAVOR`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// `spin.toml`: WASIp2, an instance per request. `CHAT_FLAVOR` unset or `wasip2`.
+    Wasip2,
+    /// `spin-wasip3.toml`: WASIp3, instances reused across requests (Spin 3.6.x). `CHAT_FLAVOR=wasip3`.
+    Wasip3,
+}
+
+impl Flavor {
+    pub fn current() -> Flavor {
+        match std::env::var("CHAT_FLAVOR").as_deref() {
+            Err(_) | Ok("") | Ok("wasip2") => Flavor::Wasip2,
+            Ok("wasip3") => Flavor::Wasip3,
+            Ok(other) => panic!("CHAT_FLAVOR={other}: expected wasip2 or wasip3"),
+        }
+    }
+
+    /// The manifest `spin up` runs for this flavor.
+    pub fn manifest(self) -> &'static str {
+        match self {
+            Flavor::Wasip2 => "spin.toml",
+            Flavor::Wasip3 => "spin-wasip3.toml",
+        }
+    }
+}
+
 /// `spin`: `SPIN_BIN`, else `spin` on `PATH`.
 pub fn spin_binary() -> Option<PathBuf> {
     binary("SPIN_BIN", "spin")

@@ -2,10 +2,21 @@
 //! host's switch; under `spin up` the local SQLite file moved aside with a directory in its
 //! place (Spin can neither open nor create it, even as root); in the SpinKube topology sqld
 //! killed with SIGKILL, as a crash, and started again on the same address and data.
+//!
+//! The WASIp3 flavor keeps a connection per instance, and an open SQLite file survives a
+//! rename: an instance that opened the store before the file was moved goes on serving from it
+//! until Spin drops the instance (after 1 s idle, or 128 requests). So under `spin up` the outage
+//! also waits until every instance has been idle that long; from then on every request opens the
+//! store afresh and fails, as in the WASIp2 flavor. (sqld killed fails every connection at once.)
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use crate::{Mode, Replica, Store, TestApp};
+use crate::{Flavor, Mode, Replica, Store, TestApp};
+
+/// Longer than Spin's `--idle-instance-timeout` (1 s by default), after which it drops an idle
+/// WASIp3 instance and its connection.
+const WASIP3_INSTANCE_IDLE_OUT: Duration = Duration::from_millis(1500);
 
 pub struct StoreOutage<'a> {
     app: &'a TestApp,
@@ -20,6 +31,9 @@ impl TestApp {
                 let file = self.store_file();
                 std::fs::rename(&file, moved_aside(&file)).expect("moving the database file aside");
                 std::fs::create_dir(&file).expect("a directory in the database file's place");
+                if Flavor::current() == Flavor::Wasip3 {
+                    std::thread::sleep(WASIP3_INSTANCE_IDLE_OUT);
+                }
             }
             Mode::SpinKube => self.deployment().kill_sqld(),
         }

@@ -93,10 +93,13 @@ const BUSY_OR_UNREACHABLE: [&str; 26] = [
     "connection with primary broken",
 ];
 
-/// A connection to the store. One is opened per request, as Spin gives each request a fresh
-/// instance; every `execute` runs exactly one statement.
+/// A connection to the store; every `execute` runs exactly one statement.
 pub trait Database {
     fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, DbError>;
+
+    /// Called when the connection may be left inside a transaction (its `ROLLBACK` failed): a
+    /// connection that outlives the request must then never serve another one.
+    fn abandon(&self) {}
 }
 
 impl fmt::Debug for dyn Database + '_ {
@@ -108,6 +111,11 @@ impl fmt::Debug for dyn Database + '_ {
 /// Runs `work` inside `BEGIN IMMEDIATE` ... `COMMIT`, rolling back when it fails. `IMMEDIATE`
 /// takes the write lock up front, so concurrent writers queue instead of failing mid-transaction
 /// (on local SQLite with Spin's 5 s busy timeout, and on libSQL alike).
+///
+/// `work` is a synchronous closure: nothing can `await` between `BEGIN` and the `COMMIT` or
+/// `ROLLBACK`, so on a connection shared by the concurrent requests of a WASIp3 instance no other
+/// request's statement can run inside this transaction (SPIN-FACTS.md saw an awaiting transaction
+/// swallow another request's write and lose it on rollback).
 pub fn transaction<T, E>(db: &dyn Database, work: impl FnOnce(&dyn Database) -> Result<T, E>) -> Result<T, E>
 where
     E: From<DbError>,
@@ -129,39 +137,73 @@ where
 }
 
 fn rollback(db: &dyn Database) {
-    // The request fails with the original error either way; a failed ROLLBACK means the
-    // connection is gone, and the host rolls back a transaction whose connection is dropped.
+    // The request fails with the original error either way. A failed ROLLBACK means the
+    // connection is gone or in an unknown state: it is abandoned, and the host rolls back a
+    // transaction whose connection is dropped.
     if let Err(error) = db.execute("ROLLBACK", &[]) {
         crate::log::error(&format!("rollback failed: {error}"));
+        db.abandon();
     }
 }
 
-/// The Spin host's connection (`spin:sqlite/sqlite@3.0.0`).
+/// The Spin host's connection (`spin:sqlite/sqlite@3.0.0`) to the `default` database, the one
+/// every component lists in `sqlite_databases`.
+///
+/// One connection per instance, opened on first use ([`SpinDatabase::instance`]): a WASIp2
+/// instance serves one request, so there it is the request's; a WASIp3 instance serves up to
+/// 128 (16 at once) and they share it, which saves reopening the store (and, on libSQL, building
+/// a client) per request. A connection that fails as unavailable, or may be left inside a
+/// transaction, is forgotten, so the next request opens a new one: a restarted sqld or a moved
+/// file is recovered without restarting Spin.
 pub struct SpinDatabase {
     connection: spin_sdk::sqlite3::Connection,
 }
 
+thread_local! {
+    static INSTANCE_CONNECTION: std::cell::RefCell<Option<std::rc::Rc<SpinDatabase>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 impl SpinDatabase {
-    /// Opens the `default` database, the one every component lists in `sqlite_databases`.
-    pub fn open_default() -> Result<Self, DbError> {
-        spin_sdk::sqlite3::Connection::open_default()
-            .map(|connection| SpinDatabase { connection })
-            .map_err(from_spin_error)
+    /// This instance's connection, opened now if it has none.
+    pub fn instance() -> Result<std::rc::Rc<SpinDatabase>, DbError> {
+        if let Some(open) = INSTANCE_CONNECTION.with(|kept| kept.borrow().clone()) {
+            return Ok(open);
+        }
+        let opened = std::rc::Rc::new(
+            spin_sdk::sqlite3::Connection::open_default()
+                .map(|connection| SpinDatabase { connection })
+                .map_err(from_spin_error)?,
+        );
+        INSTANCE_CONNECTION.with(|kept| *kept.borrow_mut() = Some(opened.clone()));
+        Ok(opened)
+    }
+
+    /// Forgets this instance's connection (the requests holding it finish with it).
+    fn forget_instance_connection() {
+        INSTANCE_CONNECTION.with(|kept| kept.borrow_mut().take());
     }
 }
 
-/// Statements this instance sent to the store: Spin gives each request an instance of its own,
-/// so this counts the request's (for its log line).
-static STATEMENTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+thread_local! {
+    /// Statements the current request sent to the store, for its log line.
+    static STATEMENTS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Starts counting statements for a new request. A request's store work never awaits, so no
+/// other request of a shared instance runs between this and [`statements_sent`].
+pub fn start_counting_statements() {
+    STATEMENTS.with(|count| count.set(0));
+}
 
 pub fn statements_sent() -> u32 {
-    STATEMENTS.load(std::sync::atomic::Ordering::Relaxed)
+    STATEMENTS.with(|count| count.get())
 }
 
 impl Database for SpinDatabase {
     fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, DbError> {
         use spin_sdk::sqlite3::Value;
-        STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        STATEMENTS.with(|count| count.set(count.get() + 1));
         let params: Vec<Value> = params
             .iter()
             .map(|value| match value {
@@ -172,7 +214,16 @@ impl Database for SpinDatabase {
                 SqlValue::Null => Value::Null,
             })
             .collect();
-        let result = self.connection.execute(sql, &params).map_err(from_spin_error)?;
+        let result = match self.connection.execute(sql, &params) {
+            Ok(result) => result,
+            Err(error) => {
+                let error = from_spin_error(error);
+                if matches!(error, DbError::Unavailable(_)) {
+                    SpinDatabase::forget_instance_connection();
+                }
+                return Err(error);
+            }
+        };
         let columns = result.columns;
         let rows = result
             .rows
@@ -191,6 +242,10 @@ impl Database for SpinDatabase {
             })
             .collect();
         Ok(Rows { columns, rows })
+    }
+
+    fn abandon(&self) {
+        SpinDatabase::forget_instance_connection();
     }
 }
 

@@ -1,0 +1,39 @@
+//! The app's configuration, read from Spin variables once per instance: a WASIp2 instance serves
+//! one request, a WASIp3 instance up to 128, and each `variables::get` is a host call (three of
+//! them cost a fifth of a `/health` under Spin). A variable provider that rotates a value
+//! (Vault, Azure Key Vault) reaches new instances, so within seconds under load.
+
+use std::cell::OnceCell;
+use std::rc::Rc;
+
+use crate::auth::AuthConfig;
+use crate::cursor::CursorCodec;
+use crate::error::ApiError;
+
+/// What every authenticated request needs: how tokens are checked, and the cursor key derived
+/// from the same secret.
+pub struct AppConfig {
+    pub auth: AuthConfig,
+    pub cursors: CursorCodec,
+}
+
+thread_local! {
+    static INSTANCE_CONFIG: OnceCell<Rc<AppConfig>> = const { OnceCell::new() };
+}
+
+impl AppConfig {
+    pub fn new(auth: AuthConfig) -> AppConfig {
+        let cursors = CursorCodec::new(auth.secret());
+        AppConfig { auth, cursors }
+    }
+
+    /// This instance's configuration, read now if it has none. A failure (a missing or too
+    /// short `jwt_secret`) is not kept: the next request reads the variables again.
+    pub fn instance() -> Result<Rc<AppConfig>, ApiError> {
+        if let Some(config) = INSTANCE_CONFIG.with(|kept| kept.get().cloned()) {
+            return Ok(config);
+        }
+        let config = Rc::new(AppConfig::new(AuthConfig::from_spin_variables()?));
+        Ok(INSTANCE_CONFIG.with(|kept| kept.get_or_init(|| config).clone()))
+    }
+}
