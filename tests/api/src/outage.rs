@@ -5,9 +5,12 @@
 //!
 //! The WASIp3 flavor keeps a connection per instance, and an open SQLite file survives a
 //! rename: an instance that opened the store before the file was moved goes on serving from it
-//! until Spin drops the instance (after 1 s idle, or 128 requests). So under `spin up` the outage
-//! also waits until every instance has been idle that long; from then on every request opens the
-//! store afresh and fails, as in the WASIp2 flavor. (sqld killed fails every connection at once.)
+//! until Spin drops the instance (after 1 s idle, or 128 requests). So under `spin up` the test
+//! first takes the store's write lock (`BEGIN IMMEDIATE` through the file's own path, so on its
+//! WAL index): a write on a connection that stays open then fails after Spin's 5 s busy
+//! timeout, as when another writer holds the store. With the WASIp3 flavor the outage also waits
+//! until idle instances are dropped, so a read that follows opens the store afresh and fails.
+//! (sqld killed fails every connection at once.)
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,15 +23,21 @@ const WASIP3_INSTANCE_IDLE_OUT: Duration = Duration::from_millis(1500);
 
 pub struct StoreOutage<'a> {
     app: &'a TestApp,
+    /// Under `spin up`: the connection holding the store's write lock.
+    write_lock: Option<rusqlite::Connection>,
 }
 
 impl TestApp {
     /// Takes the store down now; it comes back when the returned outage is dropped.
     pub fn take_store_down(&self) -> StoreOutage<'_> {
+        let mut write_lock = None;
         match self.mode {
             Mode::Host => self.set_host_stores_available(false),
             Mode::Spin => {
                 let file = self.store_file();
+                let lock = rusqlite::Connection::open(&file).expect("opening the store to lock it");
+                lock.execute_batch("BEGIN IMMEDIATE").expect("taking the store's write lock");
+                write_lock = Some(lock);
                 std::fs::rename(&file, moved_aside(&file)).expect("moving the database file aside");
                 std::fs::create_dir(&file).expect("a directory in the database file's place");
                 if Flavor::current() == Flavor::Wasip3 {
@@ -37,7 +46,7 @@ impl TestApp {
             }
             Mode::SpinKube => self.deployment().kill_sqld(),
         }
-        StoreOutage { app: self }
+        StoreOutage { app: self, write_lock }
     }
 
     fn set_host_stores_available(&self, available: bool) {
@@ -65,6 +74,9 @@ impl Drop for StoreOutage<'_> {
         match self.app.mode {
             Mode::Host => self.app.set_host_stores_available(true),
             Mode::Spin => {
+                if let Some(lock) = self.write_lock.take() {
+                    let _ = lock.execute_batch("ROLLBACK");
+                }
                 let file = self.app.store_file();
                 let _ = std::fs::remove_dir(&file);
                 let _ = std::fs::rename(moved_aside(&file), &file);
