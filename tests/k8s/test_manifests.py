@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
 SHARED_CRDS = ROOT.parent / "shared" / "spinkube"
 KUBERNETES_VERSION = "1.31"
-VARIANTS = {"base": K8S / "base", "local": K8S / "overlays" / "local"}
+VARIANTS = {"base": K8S / "base", "local": K8S / "overlays" / "local", "wasip2": K8S / "overlays" / "wasip2"}
+MANIFEST_ANNOTATION = "chat-rooms.dev/spin-manifest"
 
 
 @pytest.fixture(scope="module", params=sorted(VARIANTS))
@@ -31,8 +32,13 @@ def one(objects, kind, name=None):
     return found[0]
 
 
-def spin_manifest():
-    return tomllib.loads((ROOT / "spin.toml").read_text())
+def spin_manifest(name="spin-wasip3.toml"):
+    return tomllib.loads((ROOT / name).read_text())
+
+
+def deployed_manifest(objects):
+    """The Spin manifest the SpinApp's image is pushed from."""
+    return spin_manifest(one(objects, "SpinApp")["metadata"]["annotations"][MANIFEST_ANNOTATION])
 
 
 def test_core_resources_match_the_kubernetes_schemas(variant):
@@ -84,7 +90,7 @@ def test_probes_use_the_paths_the_app_serves(variant):
 def test_every_required_variable_is_provided_from_a_secret(variant):
     _, objects = variant
     provided = {v["name"]: v for v in one(objects, "SpinApp")["spec"]["variables"]}
-    declared = spin_manifest()["variables"]
+    declared = deployed_manifest(objects)["variables"]
     required = {name for name, spec in declared.items() if spec.get("required") or "default" not in spec}
     assert required == {"jwt_secret"}
     assert required <= set(provided)
@@ -97,7 +103,7 @@ def test_every_required_variable_is_provided_from_a_secret(variant):
 def test_the_runtime_config_points_the_apps_database_at_libsql(variant):
     _, objects = variant
     databases = one(objects, "SpinApp")["spec"]["runtimeConfig"]["sqliteDatabases"]
-    labels = {label for c in spin_manifest()["component"].values() for label in c.get("sqlite_databases", [])}
+    labels = {label for c in deployed_manifest(objects)["component"].values() for label in c.get("sqlite_databases", [])}
     assert {d["name"] for d in databases} == labels == {"default"}
     default = databases[0]
     assert default["type"] == "libsql"
@@ -182,6 +188,23 @@ def test_the_local_overlay_relaxes_limits_and_uses_a_local_image():
     assert one(local, "StatefulSet")["spec"]["replicas"] == 1
     assert one(local, "SpinApp")["spec"]["resources"] != one(base, "SpinApp")["spec"]["resources"]
     assert "cert-manager.io/cluster-issuer" not in one(local, "Ingress")["metadata"]["annotations"]
+
+
+def test_the_base_deploys_the_wasip3_flavor_the_shims_spin_runs():
+    spinapp = one(render(VARIANTS["base"]), "SpinApp")
+    assert spinapp["metadata"]["annotations"][MANIFEST_ANNOTATION] == "spin-wasip3.toml"
+    triggers = spin_manifest("spin-wasip3.toml")["trigger"]["http"]
+    assert all(t.get("executor") == {"type": "wasip3-unstable"} for t in triggers)
+
+
+def test_the_wasip2_overlay_deploys_the_portable_flavor_under_its_own_tag():
+    base = one(render(VARIANTS["base"]), "SpinApp")
+    wasip2 = one(render(VARIANTS["wasip2"]), "SpinApp")
+    assert wasip2["metadata"]["annotations"][MANIFEST_ANNOTATION] == "spin.toml"
+    assert wasip2["spec"]["image"] == base["spec"]["image"] + "-wasip2"
+    assert {k: v for k, v in wasip2["spec"].items() if k != "image"} == {
+        k: v for k, v in base["spec"].items() if k != "image"
+    }
 
 
 def test_no_real_secrets_are_committed():

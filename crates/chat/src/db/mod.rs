@@ -53,7 +53,7 @@ impl DbError {
 /// What means "the store is unreachable or busy, retry": answered 503 with `Retry-After`, never
 /// 500. Nothing the app retries itself: a client retries after `Retry-After` (keyed sends
 /// replay safely).
-const BUSY_OR_UNREACHABLE: [&str; 26] = [
+const BUSY_OR_UNREACHABLE: [&str; 27] = [
     // Local SQLite: another writer holds the lock past Spin's 5 s busy timeout (SQLITE_BUSY,
     // SQLITE_LOCKED: "database is locked", "database table is locked", "database schema is
     // locked"), or the file cannot be opened.
@@ -89,6 +89,10 @@ const BUSY_OR_UNREACHABLE: [&str; 26] = [
     "transaction timed",
     "stream has expired",
     "stream not found",
+    // A connection kept by a WASIp3 instance across a restart of sqld: its stream's baton is
+    // unknown to the new server, which refuses the statement unrun. The connection is then
+    // forgotten and the next request opens a new one.
+    "invalid baton",
     "failed to connect to primary",
     "connection with primary broken",
 ];
@@ -297,6 +301,7 @@ mod tests {
                 "unavailable",
             ),
             ("Hrana: `http error: `channel closed``", "unavailable"),
+            ("Hrana: `api error: `Received an invalid baton``", "unavailable"),
             ("near \"SELEC\": syntax error", "other"),
             ("database disk image is malformed", "other"),
             ("disk I/O error", "other"),
