@@ -226,6 +226,11 @@ async fn probe(args: &Args) -> anyhow::Result<()> {
         ("rooms, page 400".to_owned(), "/api/rooms?limit=20&page=400".to_owned()),
         ("rooms, joined=true".to_owned(), "/api/rooms?limit=20&joined=true".to_owned()),
         ("rooms, invited=true".to_owned(), "/api/rooms?limit=20&invited=true".to_owned()),
+        // Searches, answered from the search index (migration 0003): "room 0" names one seeded
+        // room in every profile (3 characters or more: trigrams); "99" (1 or 2 characters: the
+        // grams) is in 2 to 4 % of them, so its cost grows with the rooms that match.
+        ("rooms, search=room 0".to_owned(), "/api/rooms?limit=20&search=room%200".to_owned()),
+        ("rooms, search=99".to_owned(), "/api/rooms?limit=20&search=99".to_owned()),
         ("a room".to_owned(), format!("/api/rooms/{big}")),
         ("members, page 1".to_owned(), format!("/api/rooms/{big}/members?limit=50")),
         ("messages, newest page".to_owned(), format!("/api/rooms/{big}/messages?limit=50")),

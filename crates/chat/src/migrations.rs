@@ -29,6 +29,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_counters_and_indexes",
         sql: include_str!("../../../migrations/0002_counters_and_indexes.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_room_search_index",
+        sql: include_str!("../../../migrations/0003_room_search_index.sql"),
+    },
 ];
 
 /// The schema version this build of the app expects.
@@ -224,6 +229,53 @@ mod tests {
         let counted = |sql: &str| db.execute(sql, &[]).unwrap().first().unwrap().get::<i64>("n").unwrap();
         assert_eq!(counted("SELECT member_count AS n FROM rooms WHERE id = 'public'"), 3);
         assert_eq!(counted("SELECT live_public AS n FROM room_totals"), 1);
+    }
+
+    #[test]
+    fn version_3_indexes_for_search_the_live_rooms_a_version_2_store_already_has() {
+        let db = MemoryDatabase::new();
+        db.execute(CREATE_SCHEMA_MIGRATIONS, &[]).unwrap();
+        for migration in &MIGRATIONS[..2] {
+            for statement in split_statements(migration.sql) {
+                db.execute(statement, &[]).unwrap();
+            }
+            db.execute(INSERT_VERSION, &[SqlValue::Integer(migration.version), migration.name.into()]).unwrap();
+        }
+        let room = |id: &str, name_key: &str, description_key: Option<&str>, deleted: Option<&str>| {
+            db.execute(
+                "INSERT INTO rooms (id, name, name_key, description_key, created_by, created_at, updated_at, deleted_at) \
+                 VALUES (?1, ?2, ?2, ?3, 'u', 't', 't', ?4)",
+                &[id.into(), name_key.into(), description_key.into(), deleted.into()],
+            )
+            .unwrap();
+        };
+        room("lobby", "lobby", Some("où l'on parle"), None);
+        room("gone", "gone room", None, Some("t"));
+        room("nul", "nul\0after", None, None);
+        assert_eq!(ensure_current(&db).unwrap(), latest_version());
+        let counted = |sql: &str| db.execute(sql, &[]).unwrap().first().unwrap().get::<i64>("n").unwrap();
+        assert_eq!(counted("SELECT count(*) AS n FROM room_search_docs"), 2, "the live rooms");
+        let found = |sql: &str, params: &[SqlValue]| {
+            let rows = db.execute(sql, params).unwrap();
+            let mut ids: Vec<String> = rows.iter().map(|row| row.get("room_id").unwrap()).collect();
+            ids.sort();
+            ids
+        };
+        let by_trigrams = "SELECT room_id FROM room_search_docs WHERE doc IN \
+             (SELECT rowid FROM room_search WHERE room_search MATCH '\"où l\"')";
+        assert_eq!(found(by_trigrams, &[]), ["lobby"]);
+        let by_gram = |gram: &str| {
+            let sql =
+                "SELECT room_id FROM room_search_docs WHERE doc IN (SELECT doc FROM room_search_grams WHERE gram = ?1)";
+            found(sql, &[gram.into()])
+        };
+        assert_eq!(by_gram("o"), ["lobby"], "not the deleted room");
+        assert_eq!(by_gram("ù"), ["lobby"]);
+        assert_eq!(by_gram("'o"), ["lobby"]);
+        assert_eq!(by_gram("nu"), ["nul"]);
+        assert_eq!(by_gram(""), ["nul"], "a key holding U+0000 is checked on every search");
+        assert!(by_gram("ft").is_empty(), "indexed only up to U+0000");
+        assert!(by_gram("g").is_empty(), "nothing of the deleted room");
     }
 
     #[test]

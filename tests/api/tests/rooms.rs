@@ -227,7 +227,10 @@ fn search_matches_name_or_description_literally_and_ignoring_case() {
     assert_eq!(search("_"), vec!["snake_case fans"]);
     assert_eq!(search("RUST"), vec!["1000 Rusty nails", "100% Rust"]);
     assert_eq!(search("%C3%A9t%C3%A9"), vec!["Plain"]);
+    assert_eq!(search("%C3%89"), vec!["Plain"], "one character, folded");
     assert!(search("nothing-like-this").is_empty());
+    assert!(search("%22%20OR%20%22").is_empty(), "a double quote is a character like any other");
+    assert!(search("%00%00%00").is_empty(), "so is U+0000");
     app.get(&format!("/api/rooms?search={}", "a".repeat(101)))
         .as_user(&ada)
         .send()

@@ -27,3 +27,6 @@ mod tests;
 
 #[cfg(test)]
 mod query_plans;
+
+#[cfg(test)]
+mod room_search;

@@ -57,10 +57,72 @@ macro_rules! invited_rooms {
     };
 }
 
-/// `?2`: the folded search text, or NULL for no search.
+/// `?2`: the folded search text, or NULL for no search, checked on each room the listing reads.
+/// Only `joined=true` and `invited=true` use it: they read the caller's own rooms anyway (their
+/// order and total need every one), so a check on those rows costs less than any index look-up.
 macro_rules! matching_search {
     () => {
         "AND (?2 IS NULL OR instr(r.name_key, ?2) > 0 OR instr(coalesce(r.description_key, ''), ?2) > 0) "
+    };
+}
+
+// How a search of the visible rooms finds its rooms: on the indexes of migration 0003, never by
+// reading every room's text, so its cost follows the rooms that match. Each way answers the
+// `room_search_docs` (`doc`) of the live rooms whose folded name or description holds the folded
+// search `?2` as a substring, each once; `find_all` picks the way by the search's length:
+// - 3 characters or more: the FTS5 trigram index (`docs_by_trigrams`);
+// - 1 or 2 characters, which no trigram can answer: the table of each room's 1- and 2-character
+//   substrings (`docs_by_grams`), one seek.
+// A key holding U+0000 is indexed only up to it, so those rooms (filed under the gram '') are
+// left out of both and checked with `instr` instead (`docs_with_nul_holding_search`).
+
+/// The rooms with U+0000 in a key: in practice none.
+macro_rules! docs_with_nul {
+    () => {
+        "SELECT doc FROM room_search_grams WHERE gram = ''"
+    };
+}
+
+/// Those whose indexed text holds the search.
+macro_rules! docs_with_nul_holding_search {
+    () => {
+        concat!(
+            "SELECT rowid FROM room_search WHERE rowid IN (",
+            docs_with_nul!(),
+            ") AND (instr(room_search.name_key, ?2) > 0 OR instr(coalesce(room_search.description_key, ''), ?2) > 0)"
+        )
+    };
+}
+
+/// `?2` as one FTS5 phrase: in double quotes, a `"` doubled, so no character of the search acts
+/// as an operator. The phrase matches consecutive trigrams within one column: exactly where the
+/// column holds the search, since FTS5's own case folding changes no character of folded text
+/// into another one that folded text holds (a test checks every such character), so no `instr`
+/// needs to confirm a match.
+macro_rules! docs_by_trigrams {
+    () => {
+        concat!(
+            "SELECT rowid AS doc FROM room_search WHERE room_search MATCH '\"' || replace(?2, '\"', '\"\"') || '\"' \
+               AND rowid NOT IN (",
+            docs_with_nul!(),
+            ") UNION ALL ",
+            docs_with_nul_holding_search!()
+        )
+    };
+}
+
+/// `?2` among the grams: exact, since a search of 1 or 2 characters is a gram of every room that
+/// holds it (the grams leave out those holding a space, which a trimmed search of 1 or 2
+/// characters never holds). A search holding U+0000, which cannot be an FTS5 phrase, comes here
+/// too: it is no gram, and only `docs_with_nul_holding_search` can find it.
+macro_rules! docs_by_grams {
+    () => {
+        concat!(
+            "SELECT doc FROM room_search_grams WHERE gram = ?2 AND doc NOT IN (",
+            docs_with_nul!(),
+            ") UNION ALL ",
+            docs_with_nul_holding_search!()
+        )
     };
 }
 
@@ -102,36 +164,55 @@ macro_rules! visible_total {
     };
 }
 
-/// The total of visible rooms matching the search `?2`.
-macro_rules! matching_total {
-    () => {
-        concat!("(SELECT count(*) ", visible_rooms!(), matching_search!(), ")")
-    };
-}
-
-/// The visible rooms `$filter` keeps, found on the index first; only the page's rooms are read
-/// in full (a deferred join).
-macro_rules! visible_page {
-    ($filter:expr) => {
+/// The rooms of the page whose ids `$ids` selects, in full, with the caller's view of each (a
+/// deferred join: only the page's rooms are read).
+macro_rules! page_of_rooms {
+    ($ids:expr) => {
         concat!(
             "SELECT ",
             room_view_columns!(),
-            " FROM (SELECT r.id ",
-            visible_rooms!(),
-            $filter,
-            "ORDER BY r.created_at DESC, r.id DESC LIMIT ?3 OFFSET ?4) page \
-             CROSS JOIN rooms r ON r.id = page.id \
+            " FROM (",
+            $ids,
+            ") page CROSS JOIN rooms r ON r.id = page.id \
              LEFT JOIN memberships me ON me.room_id = r.id AND me.user_id = ?1"
         )
     };
 }
 
 /// Without a search the page is found on the covering `rooms_live_newest` index alone, so a deep
-/// page costs an index walk (`?2`, the search, is bound NULL and unused). A search must read
-/// every candidate's name.
-const LIST_VISIBLE_ROOMS: &str = room_listing!(visible_total!(), visible_page!(""));
+/// page costs an index walk (`?2`, the search, is bound NULL and unused).
+const LIST_VISIBLE_ROOMS: &str = room_listing!(
+    visible_total!(),
+    page_of_rooms!(concat!(
+        "SELECT r.id ",
+        visible_rooms!(),
+        "ORDER BY r.created_at DESC, r.id DESC LIMIT ?3 OFFSET ?4"
+    ))
+);
 
-const SEARCH_VISIBLE_ROOMS: &str = room_listing!(matching_total!(), visible_page!(matching_search!()));
+/// A search of the visible rooms: the rooms `$docs` finds, kept when public or when the caller
+/// is a member, read from `room_search_docs` alone (it holds the live rooms with their
+/// `created_at` and `is_private`) and once for both the total and the page; only the page's rooms
+/// are read in full.
+macro_rules! visible_search {
+    ($docs:expr) => {
+        concat!(
+            "WITH found AS MATERIALIZED (SELECT d.room_id AS id, d.created_at FROM (",
+            $docs,
+            ") m CROSS JOIN room_search_docs d ON d.doc = m.doc WHERE (d.is_private = 0 OR ",
+            is_member!("d.room_id", "?1"),
+            ")) ",
+            room_listing!(
+                "(SELECT count(*) FROM found)",
+                page_of_rooms!("SELECT id FROM found ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4")
+            )
+        )
+    };
+}
+
+const SEARCH_VISIBLE_ROOMS_BY_TRIGRAMS: &str = visible_search!(docs_by_trigrams!());
+
+const SEARCH_VISIBLE_ROOMS_BY_GRAMS: &str = visible_search!(docs_by_grams!());
 
 const LIST_JOINED_ROOMS: &str =
     room_listing!(concat!("(SELECT count(*) ", joined_rooms!(), matching_search!(), ")"), room_page!(joined_rooms!()));
@@ -205,7 +286,8 @@ impl<'a> RoomRepository<'a> {
     }
 
     /// One page of the rooms `filter` selects, newest first, and how many there are in all: one
-    /// statement, driven by the index of the filter (rooms, the caller's memberships or invitations).
+    /// statement, driven by the index of the filter (rooms, the caller's memberships or
+    /// invitations, or for a search of the visible rooms the search index, by its length).
     pub fn find_all(&self, filter: &RoomFilter, page: PageRequest) -> Result<(Vec<RoomView>, u64), DbError> {
         let mut params: Vec<SqlValue> = vec![
             filter.caller().to_string().into(),
@@ -218,8 +300,12 @@ impl<'a> RoomRepository<'a> {
             LIST_INVITED_ROOMS
         } else if filter.joined_only() {
             LIST_JOINED_ROOMS
-        } else if filter.search().is_some() {
-            SEARCH_VISIBLE_ROOMS
+        } else if let Some(search) = filter.search() {
+            if search.chars().count() >= 3 && !search.contains('\0') {
+                SEARCH_VISIBLE_ROOMS_BY_TRIGRAMS
+            } else {
+                SEARCH_VISIBLE_ROOMS_BY_GRAMS
+            }
         } else {
             LIST_VISIBLE_ROOMS
         };
