@@ -1,10 +1,10 @@
 //! The response envelope: `{"data": ..., "pagination": ...}` on success and
 //! `{"ok": false, "error", "code", "details"?}` on failure, with the headers the contract asks for.
 
+use crate::error::ApiError;
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use crate::error::ApiError;
 
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 /// Seconds a client should wait before retrying a 503.
@@ -126,7 +126,9 @@ impl Reply {
         let mut response = HttpResponse::new(self.status).with_header("x-request-id", request_id);
         response.headers.extend(self.headers);
         match self.body {
-            Some(body) => HttpResponse { body: body.into_bytes(), ..response.with_header("content-type", JSON_CONTENT_TYPE) },
+            Some(body) => {
+                HttpResponse { body: body.into_bytes(), ..response.with_header("content-type", JSON_CONTENT_TYPE) }
+            }
             None => response,
         }
     }

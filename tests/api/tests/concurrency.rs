@@ -142,7 +142,8 @@ fn concurrent_transactions_on_one_replica_each_commit_whole() {
         for (i, creator) in creators.iter().enumerate() {
             let app = &app;
             scope.spawn(move || {
-                let create = || app.post("/api/rooms").as_user(creator).json(json!({"name": format!("Room {i}")})).send();
+                let create =
+                    || app.post("/api/rooms").as_user(creator).json(json!({"name": format!("Room {i}")})).send();
                 let response = until_not_503(create);
                 assert_eq!(response.status, 201, "{}", String::from_utf8_lossy(&response.body));
             });

@@ -72,7 +72,8 @@ pub async fn answer(routes: &Routes, request: Request) -> http::Response<AnswerB
     let target = head.uri.path_and_query().map_or("/", |target| target.as_str());
     let headers =
         head.headers.iter().map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec())).collect();
-    let request = HttpRequest::new(spin_method(&head.method), target, headers, Box::new(std::collections::VecDeque::new()));
+    let request =
+        HttpRequest::new(spin_method(&head.method), target, headers, Box::new(std::collections::VecDeque::new()));
     if routes.endpoint(request.method(), request.path()).is_some_and(|endpoint| endpoint.reads_body()) {
         request.set_body_read(read_bounded(body, request.declared_length()).await);
     }
@@ -115,7 +116,8 @@ fn spin_method(method: &http::Method) -> Method {
 
 fn into_http_response(response: HttpResponse, turn: Option<OwnedMutexGuard<()>>) -> http::Response<AnswerBody> {
     let mut answer = http::Response::new(AnswerBody { data: Some(Bytes::from(response.body)), turn });
-    *answer.status_mut() = http::StatusCode::from_u16(response.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    *answer.status_mut() =
+        http::StatusCode::from_u16(response.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     for (name, value) in response.headers {
         // The app's own header names and values; one that is not valid is dropped, not a panic.
         if let (Ok(name), Ok(value)) = (http::HeaderName::try_from(name), http::HeaderValue::try_from(value)) {
