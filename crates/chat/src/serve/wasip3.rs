@@ -17,7 +17,9 @@
 //! over: the next request's store work waits (asynchronously) for the body, not the reverse.
 //! The turn only orders work; store work is safe without it (it never awaits). So a request
 //! waits for it at most [`TURN_WAIT_NS`], and a client slow to take its body cannot hold up the
-//! instance longer than that.
+//! instance longer than that. Giving the turn back wakes another request's task, which
+//! wit-bindgen supports only with its `inter-task-wakeup` feature (enabled in Cargo.toml; without
+//! it, waking a sleeping task panics).
 
 use std::pin::Pin;
 use std::sync::Arc;
