@@ -190,6 +190,16 @@ def test_the_local_overlay_relaxes_limits_and_uses_a_local_image():
     assert "cert-manager.io/cluster-issuer" not in one(local, "Ingress")["metadata"]["annotations"]
 
 
+def test_the_libsql_client_finds_a_ca_bundle_in_the_container(variant):
+    _, objects = variant
+    spec = one(objects, "SpinApp")["spec"]
+    mount = next(m for m in spec["volumeMounts"] if m["mountPath"] == "/etc/ssl/certs")
+    volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+    assert mount.get("readOnly") is True
+    assert {"key": "ca.crt", "path": "ca-certificates.crt"} in volume["configMap"]["items"]
+    assert volume["configMap"]["name"] == "kube-root-ca.crt"
+
+
 def test_the_base_deploys_the_wasip3_flavor_the_shims_spin_runs():
     spinapp = one(render(VARIANTS["base"]), "SpinApp")
     assert spinapp["metadata"]["annotations"][MANIFEST_ANNOTATION] == "spin-wasip3.toml"
