@@ -164,6 +164,11 @@ pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(60);
 /// How often the engine's epoch advances: the granularity of the deadline for running code.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// How long past its deadline a guest that waits on the host is still waited for. The epoch
+/// ticker's sleeps stretch on a busy machine, so running code may reach its epoch deadline
+/// later than the wall clock does; this keeps a looping guest's trap from losing that race.
+const WAITING_GUEST_GRACE: Duration = Duration::from_secs(1);
+
 struct LoadedComponent {
     pre: ProxyPre<State>,
     context: Arc<ComponentContext>,
@@ -387,7 +392,7 @@ impl App {
         };
         // Code that runs too long traps at its epoch deadline; a guest that waits on the host
         // forever is stopped here.
-        let response = match tokio::time::timeout(deadline, exchange).await {
+        let response = match tokio::time::timeout(deadline + WAITING_GUEST_GRACE, exchange).await {
             Ok(response) => response,
             Err(_) => {
                 task.abort();
