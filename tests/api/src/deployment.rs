@@ -1,9 +1,10 @@
-//! The app under real Spin: `spin up` processes (and a `sqld` for the SpinKube topology), each on
-//! a free loopback port, all in one fresh run directory under `target/api-test-runs/`. Dropping
-//! the deployment stops every process; when a test failed, the directory (Spin's output, the
-//! components' logs under `<state dir>/logs/`, the database) is kept and its path printed.
+//! The app under real Spin: `spin up` processes or containers run by containerd-shim-spin (and a
+//! `sqld` for the SpinKube topology), each on a free loopback port, all in one fresh run directory
+//! under `target/api-test-runs/`. Dropping the deployment stops every process and container; when
+//! a test failed, the directory (Spin's output, the components' logs, the database) is kept and
+//! its path printed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::client;
 use crate::mode::{spin_binary, sqld_binary, Flavor, Mode};
+use crate::shim::{self, Container};
 use crate::store::Store;
 use crate::workspace_root;
 
@@ -20,11 +22,23 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 const START_ATTEMPTS: usize = 5;
 
 /// One running process of the deployment.
-struct Server {
+pub(crate) struct Server {
     name: String,
     child: Child,
     address: String,
+    /// Its stdout, and its stderr unless `stderr` names another file.
     output: PathBuf,
+    stderr: Option<PathBuf>,
+    /// The container a `ctr run` process runs, removed if the process does not end by itself.
+    container: Option<Container>,
+}
+
+/// Where a server's stderr goes.
+pub(crate) enum Streams {
+    /// With its stdout, in `<name>.log`.
+    Together,
+    /// In `<name>.stderr.log`: a container's stderr holds its components' log lines.
+    StderrApart,
 }
 
 /// The running processes behind one `TestApp`.
@@ -38,7 +52,8 @@ pub(crate) struct Deployment {
 
 impl Deployment {
     /// Starts `replicas` Spin processes for `mode` (`Spin`: on one local SQLite file;
-    /// `SpinKube`: on one fresh `sqld`), with the given application variables.
+    /// `SpinKube`: on one fresh `sqld`; `Shim`: containers on one fresh `sqld`), with the given
+    /// application variables.
     pub(crate) fn start(mode: Mode, replicas: usize, variables: &BTreeMap<String, String>) -> Deployment {
         let runs = workspace_root().join("target/api-test-runs");
         std::fs::create_dir_all(&runs).expect("creating target/api-test-runs");
@@ -66,6 +81,16 @@ impl Deployment {
                     "[sqlite_database.default]\ntype = \"spin\"\npath = {:?}\n",
                     database.display().to_string()
                 ))
+            }
+            Mode::Shim => {
+                let sqld = start_sqld(&root, None);
+                deployment.store = Store::Sqld { address: sqld.address.clone() };
+                for index in 1..=replicas {
+                    let container = shim::start_container(&root, index, variables, &sqld.address);
+                    deployment.spins.push(container);
+                }
+                deployment.sqld = Mutex::new(Some(sqld));
+                return deployment;
             }
             Mode::SpinKube => {
                 let sqld = start_sqld(&root, None);
@@ -100,7 +125,7 @@ impl Deployment {
         &self.store
     }
 
-    /// Kills sqld at once (SIGKILL, as a crash would), keeping its data. SpinKube only.
+    /// Kills sqld at once (SIGKILL, as a crash would), keeping its data. SpinKube and Shim only.
     pub(crate) fn kill_sqld(&self) {
         let mut sqld = self.sqld.lock().unwrap_or_else(|e| e.into_inner());
         // The dead server stays, for its address and log, until `restart_sqld` replaces it.
@@ -114,10 +139,15 @@ impl Deployment {
         *sqld = Some(start_sqld(&self.root, Some(&address)));
     }
 
-    /// Everything the components wrote to stdout and stderr, from every replica's state directory.
+    /// Everything the components wrote to stdout and stderr: under `spin up` the files in every
+    /// replica's state directory, under the shim every container's stderr.
     pub(crate) fn component_logs(&self) -> String {
         let mut logs = String::new();
         for spin in &self.spins {
+            if let Some(stderr) = &spin.stderr {
+                logs.push_str(&shim::component_lines(&std::fs::read_to_string(stderr).unwrap_or_default()));
+                continue;
+            }
             let Ok(entries) = std::fs::read_dir(self.root.join(&spin.name).join("logs")) else { continue };
             let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
             files.sort();
@@ -132,21 +162,17 @@ impl Deployment {
 impl Drop for Deployment {
     fn drop(&mut self) {
         let sqld = self.sqld.get_mut().unwrap_or_else(|e| e.into_inner());
-        for server in self.spins.iter_mut().chain(sqld.as_mut()) {
-            stop(&mut server.child);
-        }
+        let servers: Vec<&mut Server> = self.spins.iter_mut().chain(sqld.as_mut()).collect();
+        stop_all(servers);
         if std::thread::panicking() {
             if let Some(directory) = self.directory.take() {
                 let kept = directory.keep();
                 eprintln!("---- the test failed: Spin's output and the component logs are kept in {}", kept.display());
                 let sqld = self.sqld.get_mut().unwrap_or_else(|e| e.into_inner());
                 for server in self.spins.iter().chain(sqld.as_ref()) {
-                    eprintln!(
-                        "---- last lines of {} ({}):\n{}",
-                        server.name,
-                        server.output.display(),
-                        tail(&server.output)
-                    );
+                    for output in std::iter::once(&server.output).chain(&server.stderr) {
+                        eprintln!("---- last lines of {} ({}):\n{}", server.name, output.display(), tail(output));
+                    }
                 }
                 eprintln!("---- component logs:\n{}", last_lines(&self.component_logs(), 60));
             }
@@ -163,7 +189,7 @@ fn start_spin(
     let binary = spin_binary().expect("CHAT_TEST_MODE needs Spin: set SPIN_BIN or put spin on PATH");
     let name = format!("spin-{index}");
     let state = root.join(&name);
-    start(&name, root, None, is_spin_health, |address| {
+    start(&name, root, None, Streams::Together, is_spin_health, |address| {
         let mut command = Command::new(&binary);
         let manifest = workspace_root().join(Flavor::current().manifest());
         command.current_dir(workspace_root()).arg("up").arg("--from").arg(manifest);
@@ -180,19 +206,19 @@ fn start_spin(
         for (key, value) in variables {
             command.env(format!("SPIN_VARIABLE_{}", key.to_uppercase()), value);
         }
-        command
+        (command, None)
     })
 }
 
 /// sqld on a free loopback port, or on `address` when it restarts.
 fn start_sqld(root: &Path, address: Option<&str>) -> Server {
-    let binary = sqld_binary().expect("CHAT_TEST_MODE=spinkube needs sqld: set SQLD_BIN or put sqld on PATH");
+    let binary = sqld_binary().expect("CHAT_TEST_MODE=spinkube or shim needs sqld: set SQLD_BIN or put sqld on PATH");
     let data = root.join("sqld-data");
-    start("sqld", root, address, is_sqld_health, |address| {
+    start("sqld", root, address, Streams::Together, is_sqld_health, |address| {
         let mut command = Command::new(&binary);
         command.arg("--http-listen-addr").arg(address).arg("--db-path").arg(&data);
         command.envs(sqld_limits_of_the_manifest());
-        command
+        (command, None)
     })
 }
 
@@ -216,7 +242,7 @@ fn sqld_limits_of_the_manifest() -> Vec<(String, String)> {
 
 /// The app's `GET /health`: 200 with a JSON body (a server of another test on the same port
 /// would answer otherwise).
-fn is_spin_health(address: &str) -> bool {
+pub(crate) fn is_spin_health(address: &str) -> bool {
     client::get(address, "/health").is_some_and(|(status, body)| status == 200 && body.starts_with(b"{\"data\""))
 }
 
@@ -228,27 +254,38 @@ fn is_sqld_health(address: &str) -> bool {
 /// Starts the process `make_command` builds for `address` (else a free loopback address) and
 /// waits until `healthy` says it answers. A port taken between choosing and binding it makes
 /// the process exit: then it is tried again (on another port, unless `address` was given).
-fn start(
+pub(crate) fn start(
     name: &str,
     root: &Path,
     address: Option<&str>,
+    streams: Streams,
     healthy: fn(&str) -> bool,
-    make_command: impl Fn(&str) -> Command,
+    make_command: impl Fn(&str) -> (Command, Option<Container>),
 ) -> Server {
     let output = root.join(format!("{name}.log"));
+    let stderr = matches!(streams, Streams::StderrApart).then(|| root.join(format!("{name}.stderr.log")));
     let mut last_failure = String::new();
     for _ in 0..START_ATTEMPTS {
         let address = address.map_or_else(free_loopback_address, str::to_owned);
-        let log = File::options().create(true).append(true).open(&output).expect("opening a process log");
-        let mut command = make_command(&address);
-        command.stdin(Stdio::null()).stdout(log.try_clone().expect("log handle")).stderr(log);
+        let open = |path: &Path| File::options().create(true).append(true).open(path).expect("opening a process log");
+        let log = open(&output);
+        let error_log = stderr.as_deref().map_or_else(|| log.try_clone().expect("log handle"), open);
+        let (mut command, container) = make_command(&address);
+        command.stdin(Stdio::null()).stdout(log).stderr(error_log);
         isolate(&mut command);
-        let mut child =
-            command.spawn().unwrap_or_else(|e| panic!("starting {name} ({:?}): {e}", command.get_program()));
-        match wait_until_healthy(&mut child, &address, healthy) {
-            Ok(()) => return Server { name: name.to_owned(), child, address, output },
+        let child = command.spawn().unwrap_or_else(|e| panic!("starting {name} ({:?}): {e}", command.get_program()));
+        let mut server = Server {
+            name: name.to_owned(),
+            child,
+            address: address.clone(),
+            output: output.clone(),
+            stderr: stderr.clone(),
+            container,
+        };
+        match wait_until_healthy(&mut server.child, &address, healthy) {
+            Ok(()) => return server,
             Err(failure) => {
-                stop(&mut child);
+                stop_all(vec![&mut server]);
                 last_failure = format!("{failure}\n{}", tail(&output));
             }
         }
@@ -270,26 +307,48 @@ fn wait_until_healthy(child: &mut Child, address: &str, healthy: fn(&str) -> boo
     Err(format!("http://{address}/health did not answer within {START_TIMEOUT:?}"))
 }
 
+/// A loopback port free now and never handed out before by this process. The kernel may offer a
+/// port again as soon as it is released, and a server binds its port only later (a container
+/// ~0.3 s later): two tests starting at once could otherwise be given one port, and the second
+/// test's health check would be answered by the first test's server.
 fn free_loopback_address() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
-    listener.local_addr().expect("a local address").to_string()
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    loop {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
+        let address = listener.local_addr().expect("a local address");
+        if HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner()).insert(address.port()) {
+            return address.to_string();
+        }
+    }
 }
 
-/// Each server runs in a process group of its own: `spin up` runs the app in a child process
-/// (`spin trigger http`), which must stop with it. SIGTERM first (`spin up` then stops its
-/// child), SIGKILL for the whole group if that takes too long.
+/// Stops the servers together. Each runs in a process group of its own: `spin up` runs the app
+/// in a child process (`spin trigger http`), which must stop with it. SIGTERM first (`spin up`
+/// then stops its child; `ctr run` passes it to its container, which it then removes), SIGKILL
+/// for the whole group if that takes too long, and then a container is removed through
+/// containerd.
 #[cfg(unix)]
-fn stop(child: &mut Child) {
-    let group = -(child.id() as i32);
-    // SAFETY: kill(2) on the group this module created for the child; no memory is shared.
-    unsafe { libc::kill(group, libc::SIGTERM) };
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
-        std::thread::sleep(Duration::from_millis(10));
+fn stop_all(servers: Vec<&mut Server>) {
+    for server in &servers {
+        // SAFETY: kill(2) on the group this module created for the child; no memory is shared.
+        unsafe { libc::kill(-(server.child.id() as i32), libc::SIGTERM) };
     }
-    // SAFETY: as above; also reaps a trigger process that outlived `spin up`.
-    unsafe { libc::kill(group, libc::SIGKILL) };
-    let _ = child.wait();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for server in servers {
+        let mut ended = false;
+        while Instant::now() < deadline && !ended {
+            ended = !matches!(server.child.try_wait(), Ok(None));
+            if !ended {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        // SAFETY: as above; also reaps a trigger process that outlived `spin up`.
+        unsafe { libc::kill(-(server.child.id() as i32), libc::SIGKILL) };
+        let _ = server.child.wait();
+        if let (false, Some(container)) = (ended, &server.container) {
+            container.remove();
+        }
+    }
 }
 
 /// SIGKILL for the process group at once, as a crash.
@@ -307,9 +366,14 @@ fn kill(child: &mut Child) {
 }
 
 #[cfg(not(unix))]
-fn stop(child: &mut Child) {
-    let _ = child.kill();
-    let _ = child.wait();
+fn stop_all(servers: Vec<&mut Server>) {
+    for server in servers {
+        let _ = server.child.kill();
+        let _ = server.child.wait();
+        if let Some(container) = &server.container {
+            container.remove();
+        }
+    }
 }
 
 /// Puts the server in a process group of its own, and makes a test process that dies (a panic

@@ -1,7 +1,8 @@
 //! Test fixtures for black-box tests of the real wasm components: a [`TestApp`] with a fresh
 //! store, users with signed tokens, and a small request builder. The same tests run against the
-//! in-process test host, real `spin up` on local SQLite, or three `spin up` replicas on one
-//! `sqld` (the SpinKube topology), chosen by `CHAT_TEST_MODE` (see [`Mode`]).
+//! in-process test host, real `spin up` on local SQLite, three `spin up` replicas on one `sqld`
+//! (the SpinKube topology), or three containers of SpinKube's node runtime (containerd-shim-spin)
+//! on one `sqld`, chosen by `CHAT_TEST_MODE` (see [`Mode`]).
 //!
 //! Under the test host, the components are built (`cargo build --target wasm32-wasip2
 //! --release`) once per test process, so `cargo test` always exercises the current code; the
@@ -13,6 +14,7 @@ mod contract;
 mod deployment;
 mod mode;
 mod outage;
+mod shim;
 mod store;
 
 use std::collections::BTreeMap;

@@ -13,6 +13,10 @@ pub enum Mode {
     /// The SpinKube topology: one `sqld` and three `spin up` processes on it, requests spread
     /// round-robin. `CHAT_TEST_MODE=spinkube`.
     SpinKube,
+    /// SpinKube's node runtime: one `sqld` and three containers run by containerd-shim-spin
+    /// (`ctr run`), each configured from the SpinApp in `k8s/` (`tests/shim/container.py`, the
+    /// plan `scripts/shim-runtime` wrote, named by `CHAT_SHIM_PLAN`). `CHAT_TEST_MODE=shim`.
+    Shim,
 }
 
 impl Mode {
@@ -23,7 +27,8 @@ impl Mode {
             Err(_) | Ok("") | Ok("host") => Mode::Host,
             Ok("spin") => Mode::Spin,
             Ok("spinkube") => Mode::SpinKube,
-            Ok(other) => panic!("CHAT_TEST_MODE={other}: expected host, spin or spinkube"),
+            Ok("shim") => Mode::Shim,
+            Ok(other) => panic!("CHAT_TEST_MODE={other}: expected host, spin, spinkube or shim"),
         }
     }
 
@@ -31,7 +36,7 @@ impl Mode {
     pub fn default_replicas(self) -> usize {
         match self {
             Mode::Host | Mode::Spin => 1,
-            Mode::SpinKube => 3,
+            Mode::SpinKube | Mode::Shim => 3,
         }
     }
 }

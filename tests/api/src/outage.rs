@@ -1,7 +1,7 @@
 //! The store made unreachable, by each mode's own means, until the outage is dropped: the test
 //! host's switch; under `spin up` the local SQLite file moved aside with a directory in its
-//! place (Spin can neither open nor create it, even as root); in the SpinKube topology sqld
-//! killed with SIGKILL, as a crash, and started again on the same address and data.
+//! place (Spin can neither open nor create it, even as root); on sqld (the SpinKube topology and
+//! the shim) sqld killed with SIGKILL, as a crash, and started again on the same address and data.
 //!
 //! The WASIp3 flavor keeps a connection per instance, and an open SQLite file survives a
 //! rename: an instance that opened the store before the file was moved goes on serving from it
@@ -44,7 +44,7 @@ impl TestApp {
                     std::thread::sleep(WASIP3_INSTANCE_IDLE_OUT);
                 }
             }
-            Mode::SpinKube => self.deployment().kill_sqld(),
+            Mode::SpinKube | Mode::Shim => self.deployment().kill_sqld(),
         }
         StoreOutage { app: self, write_lock }
     }
@@ -81,7 +81,7 @@ impl Drop for StoreOutage<'_> {
                 let _ = std::fs::remove_dir(&file);
                 let _ = std::fs::rename(moved_aside(&file), &file);
             }
-            Mode::SpinKube => self.app.deployment().restart_sqld(),
+            Mode::SpinKube | Mode::Shim => self.app.deployment().restart_sqld(),
         }
     }
 }

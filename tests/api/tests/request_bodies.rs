@@ -40,7 +40,7 @@ fn assert_refused_as_too_large(app: &TestApp, outcome: Result<api_tests::TestRes
 fn bound_on_bytes_taken(app: &TestApp) -> usize {
     match app.mode() {
         Mode::Host => 1 << 20,
-        Mode::Spin | Mode::SpinKube => HUNDRED_MIB / 4,
+        Mode::Spin | Mode::SpinKube | Mode::Shim => HUNDRED_MIB / 4,
     }
 }
 
