@@ -11,7 +11,9 @@ use std::io::Write;
 
 use serde::Serialize;
 
-/// The request this instance is serving (Spin gives each request an instance of its own).
+/// The request being answered. A WASIp3 instance serves many requests, but `Routes::answer`
+/// runs synchronously from `begin_request` to the request's log line, so no other request's
+/// events come between.
 struct Context {
     request_id: String,
     component: &'static str,

@@ -27,8 +27,8 @@ macro_rules! message_columns {
 /// One row per message, or one row with only the standing; no row: no such live room. Rooms,
 /// memberships and invitations are one-row look-ups by primary key, so the messages come
 /// straight off the `(room_id, seq)` index in order and the `LIMIT` stops the scan. Kept this
-/// simple on purpose: Spin opens a fresh connection per request, so every statement is parsed
-/// and planned anew, and that is most of what a request costs the store.
+/// simple on purpose: Spin prepares every statement anew (and under WASIp2 opens a fresh
+/// connection per request), so parsing and planning are most of what a request costs the store.
 macro_rules! reader_page {
     ($range:literal, $order:literal) => {
         concat!(
