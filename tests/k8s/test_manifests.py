@@ -100,6 +100,14 @@ def test_every_required_variable_is_provided_from_a_secret(variant):
     assert declared["jwt_secret"].get("secret") is True
 
 
+def test_every_variable_of_the_app_is_set_and_the_readmes_cors_patch_reaches_its_value(variant):
+    _, objects = variant
+    variables = one(objects, "SpinApp")["spec"]["variables"]
+    assert {v["name"] for v in variables} == set(deployed_manifest(objects)["variables"])
+    # k8s/README.md patches /spec/variables/3/value in its overlay example.
+    assert variables[3] == {"name": "cors_allowed_origins", "value": ""}
+
+
 def test_the_runtime_config_points_the_apps_database_at_libsql(variant):
     _, objects = variant
     databases = one(objects, "SpinApp")["spec"]["runtimeConfig"]["sqliteDatabases"]

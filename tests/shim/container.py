@@ -4,8 +4,9 @@ the manifests cannot drift):
 
 - the runtime config is the SpinApp's `runtimeConfig`, written to `/runtime-config.toml` as the
   operator does, its store URL checked to name the libSQL Service and pointed at the test's sqld;
-- the Spin variables are the SpinApp's `variables`, as `SPIN_VARIABLE_*` environment, their
-  values the test's (it plays the Secrets they reference);
+- the Spin variables are the SpinApp's `variables`, as `SPIN_VARIABLE_*` environment: the
+  manifest's value, or the test's (it plays the Secrets they reference and the overlays that
+  patch a value); a variable the SpinApp does not declare is refused;
 - every `volumeMounts` entry becomes a bind mount of the ConfigMap it names, played by a file
   in this directory (`kube-root-ca.crt`: one certificate, as a cluster's own).
 
@@ -161,7 +162,8 @@ def run(args: argparse.Namespace) -> None:
     given = dict(pair.split("=", 1) for pair in args.var)
     environment = [f"SPIN_HTTP_LISTEN_ADDR={args.listen}"]
     for variable in document["variables"]:
-        value = variable.get("value", given.pop(variable["name"], None))
+        # The test's value wins, as an overlay's patch or the referenced Secret would.
+        value = given.pop(variable["name"], variable.get("value"))
         if value is None and not variable["optional"]:
             raise SystemExit(f"the SpinApp's variable {variable['name']} needs a value (--var)")
         if value is not None:

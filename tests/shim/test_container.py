@@ -67,6 +67,9 @@ def test_variables_become_spin_variables_and_only_the_spinapps_are_accepted(tmp_
     command = run_command(tmp_path / "base.json", tmp_path, "jwt_secret=s", "jwt_issuer=i").stdout
     assert "--env SPIN_VARIABLE_JWT_SECRET=s --env SPIN_VARIABLE_JWT_ISSUER=i" in command
     assert "JWT_AUDIENCE" not in command
+    assert "--env SPIN_VARIABLE_CORS_ALLOWED_ORIGINS= " in command  # the manifest's own value
+    patched = run_command(tmp_path / "base.json", tmp_path, "jwt_secret=s", "cors_allowed_origins=https://a.example").stdout
+    assert "--env SPIN_VARIABLE_CORS_ALLOWED_ORIGINS=https://a.example " in patched
     unknown = run_command(tmp_path / "base.json", tmp_path, "jwt_secret=s", "colour=blue")
     assert unknown.returncode != 0 and "colour" in unknown.stderr
     missing = run_command(tmp_path / "base.json", tmp_path)

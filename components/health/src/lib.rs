@@ -1,5 +1,5 @@
-//! Operational endpoints: `GET /health` (liveness), `GET /ready` (database reachable and schema
-//! current; applies pending migrations, see `chat::migrations`), `GET /api/openapi.json`, and
+//! Operational endpoints: `GET /health` (liveness), `GET /ready` (configuration valid, database
+//! reachable and schema current; applies pending migrations, see `chat::migrations`), `GET /api/openapi.json`, and
 //! the 404 envelope for every path no other component owns.
 
 use chat::db::SpinDatabase;
@@ -25,6 +25,7 @@ fn health(_: &HttpRequest) -> Result<Reply, ApiError> {
 }
 
 fn ready(_: &HttpRequest) -> Result<Reply, ApiError> {
+    chat::config::cors_policy()?;
     let not_ready = |error: chat::db::DbError| ApiError::NotReady(error.to_string());
     let db = SpinDatabase::instance().map_err(not_ready)?;
     let version = migrations::ensure_current(db.as_ref()).map_err(not_ready)?;

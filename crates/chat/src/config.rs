@@ -7,6 +7,7 @@ use std::cell::OnceCell;
 use std::rc::Rc;
 
 use crate::auth::AuthConfig;
+use crate::browser::CorsPolicy;
 use crate::cursor::CursorCodec;
 use crate::error::ApiError;
 
@@ -19,6 +20,7 @@ pub struct AppConfig {
 
 thread_local! {
     static INSTANCE_CONFIG: OnceCell<Rc<AppConfig>> = const { OnceCell::new() };
+    static INSTANCE_CORS: OnceCell<Rc<CorsPolicy>> = const { OnceCell::new() };
 }
 
 impl AppConfig {
@@ -36,4 +38,17 @@ impl AppConfig {
         let config = Rc::new(AppConfig::new(AuthConfig::from_spin_variables()?));
         Ok(INSTANCE_CONFIG.with(|kept| kept.get_or_init(|| config).clone()))
     }
+}
+
+/// This instance's CORS policy (`cors_allowed_origins`), read now if it has none. An invalid list
+/// is not kept and never half-applied: answers then carry no CORS header, and `/ready` answers
+/// 503 `NOT_READY` with the offending entry in its log line.
+pub fn cors_policy() -> Result<Rc<CorsPolicy>, ApiError> {
+    if let Some(policy) = INSTANCE_CORS.with(|kept| kept.get().cloned()) {
+        return Ok(policy);
+    }
+    let list = spin_sdk::variables::get("cors_allowed_origins")
+        .map_err(|e| ApiError::NotReady(format!("variable cors_allowed_origins: {e}")))?;
+    let policy = Rc::new(CorsPolicy::parse(&list).map_err(|invalid| ApiError::NotReady(invalid.to_string()))?);
+    Ok(INSTANCE_CORS.with(|kept| kept.get_or_init(|| policy).clone()))
 }

@@ -109,7 +109,10 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "the request body must be JSON (Content-Type: application/json)".into(),
             ApiError::Unavailable(_) => "the service is temporarily unavailable, retry later".into(),
             ApiError::Database(_) | ApiError::Internal(_) => "internal error".into(),
-            ApiError::NotReady(_) => "not ready: the database is unreachable or its schema is not current".into(),
+            ApiError::NotReady(_) => {
+                "not ready: the database is unreachable, its schema is not current, or the configuration is invalid"
+                    .into()
+            }
         }
     }
 

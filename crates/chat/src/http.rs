@@ -14,7 +14,8 @@ use serde::de::DeserializeOwned;
 use spin_sdk::http::{Method, Params};
 
 use crate::auth::{authenticate, Caller};
-use crate::config::AppConfig;
+use crate::browser::{self, Answer};
+use crate::config::{self, AppConfig};
 use crate::cursor::CursorCodec;
 use crate::db::{Database, DbError, SpinDatabase};
 use crate::error::ApiError;
@@ -109,11 +110,12 @@ impl Endpoint {
     }
 }
 
-/// One route: its pattern, its endpoints by method, and the `Allow` header of its 405.
+/// One route: its pattern, its endpoints by method, and those methods' names: the `Allow` header
+/// of its 405 and of `OPTIONS`, and the methods its CORS preflight allows.
 struct Route {
     pattern: String,
     endpoints: Vec<(Method, Endpoint)>,
-    allow: String,
+    methods: Vec<String>,
 }
 
 /// A component's routing table (routefinder, as spin-sdk's `Router` uses).
@@ -129,14 +131,15 @@ impl Routes {
         Routes { component, router: routefinder::Router::new(), routes: Vec::new() }
     }
 
-    /// Serves `path` with one endpoint per method; any other method answers 405 with `Allow`.
+    /// Serves `path` with one endpoint per method; `OPTIONS` answers 204 with `Allow` (a CORS
+    /// preflight before authentication), any other method 405 with `Allow`.
     pub fn route(mut self, path: &str, endpoints: &[(Method, Endpoint)]) -> Self {
-        let allow = endpoints.iter().map(|(method, _)| method.to_string()).collect::<Vec<_>>().join(", ");
+        let methods = endpoints.iter().map(|(method, _)| method.to_string()).collect();
         // The paths are the component's own literals: a bad one fails every test at once.
         if let Err(error) = self.router.add(path, self.routes.len()) {
             crate::log::error(&format!("route {path} is not a valid route: {error}"));
         }
-        self.routes.push(Route { pattern: path.to_owned(), endpoints: endpoints.to_vec(), allow });
+        self.routes.push(Route { pattern: path.to_owned(), endpoints: endpoints.to_vec(), methods });
         self
     }
 
@@ -147,8 +150,9 @@ impl Routes {
         route.endpoints.iter().find(|(served, _)| served == method).map(|(_, endpoint)| *endpoint)
     }
 
-    /// Answers every request (paths no route matches get the 404 envelope) with the request id
-    /// and the envelope, and logs it in one line. Synchronous from start to end: see the module.
+    /// Answers every request (paths no route matches get the 404 envelope) with the request id,
+    /// the envelope and the browser headers, and logs it in one line. Synchronous from start to
+    /// end: see the module.
     pub fn answer(&self, request: &HttpRequest) -> HttpResponse {
         let started = std::time::Instant::now();
         let request_id = request.request_id();
@@ -157,17 +161,28 @@ impl Routes {
         let found = self.router.best_match(request.path());
         let route = found.as_ref().map(|found| &self.routes[*found.handler()]);
         let mut caller = None;
+        let mut answer = Answer::Regular;
         let outcome = match (&found, route) {
+            (Some(_), Some(route)) if request.method() == &Method::Options => {
+                if browser::is_preflight(request) {
+                    answer = Answer::Preflight { methods: &route.methods };
+                    Ok(Reply::no_content())
+                } else {
+                    Ok(Reply::no_content().header("allow", route.methods.join(", ")))
+                }
+            }
             (Some(found), Some(route)) => match route.endpoints.iter().find(|(method, _)| method == request.method()) {
                 Some((_, endpoint)) => serve(request, &found.captures().into_owned(), *endpoint, &mut caller),
-                None => Err(ApiError::MethodNotAllowed { allow: route.allow.clone() }),
+                None => Err(ApiError::MethodNotAllowed { allow: route.methods.join(", ") }),
             },
             _ => Err(ApiError::NotFound),
         };
-        let (response, error) = match outcome {
+        let (mut response, error) = match outcome {
             Ok(reply) => (reply.into_response(&request_id), None),
             Err(error) => (error_response(&error, &request_id), error.is_server_error().then(|| error.to_string())),
         };
+        let policy = config::cors_policy().unwrap_or_default();
+        browser::add_headers(&mut response, request, &policy, answer);
         crate::log::request(&crate::log::RequestLine {
             method: &request.method().to_string(),
             route: route.map(|route| route.pattern.as_str()),

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod auth;
 pub mod body;
+pub mod browser;
 pub mod config;
 pub mod cursor;
 pub mod db;

@@ -193,6 +193,10 @@ pub fn parse_json_body<T: DeserializeOwned>(body: &[u8], content_type: Option<&s
 
 fn field_error(path: &str, message: &str) -> FieldError {
     if message.starts_with("unknown field `") {
+        // A key "" at the top has the empty path: name the body, since a field name is never empty.
+        if path.is_empty() {
+            return FieldError::new("body", "has a field with an empty name, which is not a known field");
+        }
         return FieldError::new(path, "is not a known field");
     }
     // serde reports a missing field at the enclosing object; name the field itself.
@@ -251,6 +255,14 @@ mod tests {
         assert_eq!(details(r#"{"name":"a","isPrivate":"yes"}"#)[0].field, "isPrivate");
         assert_eq!(details(r#"{}"#)[0].field, "name");
         assert_eq!(details(r#"[1]"#)[0].field, "body");
+    }
+
+    #[test]
+    fn a_field_with_an_empty_name_is_reported_on_the_body() {
+        let error = parse(r#"{"name":"a","":1}"#, JSON).unwrap_err();
+        let ApiError::Validation(details) = error else { panic!("{error:?}") };
+        assert_eq!(details[0].field, "body");
+        assert!(details.iter().all(|detail| !detail.field.is_empty()));
     }
 
     #[test]

@@ -99,6 +99,32 @@ pub(crate) fn check(
     }
 }
 
+/// The headers contract v1.3 puts on every answer of the app (successes, errors, 304s and
+/// preflights; not the runtime's own bare refusals, which carry no `x-request-id`), so every
+/// answer of every API test checks them: `nosniff`, no referrer, a CSP that forbids framing, and
+/// `Cache-Control` (`private, no-cache` on revalidated message pages, else `no-store`).
+pub(crate) fn check_hardening(method: &str, path: &str, status: u16, headers: &http::HeaderMap) -> Result<(), String> {
+    if headers.get("x-request-id").is_none() {
+        return Ok(());
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let expected = [
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("content-security-policy", "default-src 'none'; frame-ancestors 'none'"),
+    ];
+    for (name, value) in expected {
+        if header(name) != Some(value) {
+            return Err(format!("{method} {path} {status}: {name} is {:?}, not {value:?}", header(name)));
+        }
+    }
+    let cache = if header("etag").is_some() { "private, no-cache" } else { "no-store" };
+    if header("cache-control") != Some(cache) {
+        return Err(format!("{method} {path} {status}: cache-control is {:?}, not {cache:?}", header("cache-control")));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::check;
@@ -121,6 +147,34 @@ mod tests {
     fn a_status_the_document_does_not_list_fails() {
         let error = br#"{"ok":false,"error":"x","code":"CONFLICT"}"#;
         assert!(check("GET", "/health", 409, JSON, error).is_err());
+    }
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> http::HeaderMap {
+        pairs
+            .iter()
+            .map(|(name, value)| (http::HeaderName::from_static(name), http::HeaderValue::from_static(value)))
+            .collect()
+    }
+
+    const HARDENED: [(&str, &str); 5] = [
+        ("x-request-id", "r1"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("content-security-policy", "default-src 'none'; frame-ancestors 'none'"),
+        ("cache-control", "no-store"),
+    ];
+
+    #[test]
+    fn an_app_answer_without_a_hardening_header_fails() {
+        assert_eq!(super::check_hardening("GET", "/health", 200, &headers(&HARDENED)), Ok(()));
+        assert!(super::check_hardening("GET", "/health", 200, &headers(&HARDENED[..4])).is_err());
+        let etag = [HARDENED.as_slice(), &[("etag", "\"x\"")]].concat();
+        assert!(super::check_hardening("GET", "/api/rooms/x/messages", 200, &headers(&etag)).is_err());
+    }
+
+    #[test]
+    fn a_runtime_answer_without_a_request_id_is_not_checked() {
+        assert_eq!(super::check_hardening("GET", "/health", 400, &http::HeaderMap::new()), Ok(()));
     }
 
     #[test]

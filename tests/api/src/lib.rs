@@ -243,6 +243,9 @@ impl TestApp {
         if let Err(mismatch) = contract::check(&request.method, path, status, content_type, response.body()) {
             panic!("{mismatch}");
         }
+        if let Err(missing) = contract::check_hardening(&request.method, path, status, response.headers()) {
+            panic!("{missing}");
+        }
         Ok(TestResponse { status, headers: response.headers().clone(), body: response.into_body() })
     }
 }
