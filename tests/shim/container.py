@@ -139,7 +139,7 @@ def toml_string(value: str) -> str:
 
 def run(args: argparse.Namespace) -> None:
     document = json.loads(Path(args.plan).read_text())
-    directory = Path(args.dir)
+    directory = Path(args.dir).resolve()  # bind mounts need absolute sources
     directory.mkdir(parents=True, exist_ok=True)
 
     config = []

@@ -54,6 +54,14 @@ def test_the_store_url_names_the_libsql_service_and_is_pointed_at_the_tests_sqld
     ]
 
 
+def test_bind_mounts_name_absolute_sources_whatever_directory_is_given(tmp_path, monkeypatch):
+    plan_of("base", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    command = run_command(tmp_path / "base.json", Path("relative"), "jwt_secret=s").stdout
+    sources = [part.split(",")[1].removeprefix("src=") for part in command.split() if part.startswith("type=bind")]
+    assert sources and all(Path(source).is_absolute() for source in sources), sources
+
+
 def test_the_ca_volume_is_bind_mounted_read_only_where_the_spinapp_mounts_it(tmp_path):
     plan_of("base", tmp_path)
     command = run_command(tmp_path / "base.json", tmp_path, "jwt_secret=s").stdout
