@@ -1,6 +1,6 @@
 //! Operational endpoints: `GET /health` (liveness), `GET /ready` (configuration valid, database
-//! reachable and schema current; applies pending migrations, see `chat::migrations`), `GET /api/openapi.json`, and
-//! the 404 envelope for every path no other component owns.
+//! reachable and schema current; applies pending migrations, see `chat::migrations`),
+//! `GET /api/openapi.json`, and the 404 envelope for every path no other component owns.
 
 use chat::db::SpinDatabase;
 use chat::http::{public_get, Routes};

@@ -28,17 +28,10 @@ pub(crate) struct Server {
     address: String,
     /// Its stdout, and its stderr unless `stderr` names another file.
     output: PathBuf,
+    /// A container's stderr, apart: it holds the components' log lines.
     stderr: Option<PathBuf>,
     /// The container a `ctr run` process runs, removed if the process does not end by itself.
     container: Option<Container>,
-}
-
-/// Where a server's stderr goes.
-pub(crate) enum Streams {
-    /// With its stdout, in `<name>.log`.
-    Together,
-    /// In `<name>.stderr.log`: a container's stderr holds its components' log lines.
-    StderrApart,
 }
 
 /// The running processes behind one `TestApp`.
@@ -83,25 +76,19 @@ impl Deployment {
                 ))
             }
             Mode::Shim => {
-                let sqld = start_sqld(&root, None);
-                deployment.store = Store::Sqld { address: sqld.address.clone() };
+                let store = deployment.start_sqld_store();
                 for index in 1..=replicas {
-                    let container = shim::start_container(&root, index, variables, &sqld.address);
+                    let container = shim::start_container(&root, index, variables, &store);
                     deployment.spins.push(container);
                 }
-                deployment.sqld = Mutex::new(Some(sqld));
                 return deployment;
             }
             Mode::SpinKube => {
-                let sqld = start_sqld(&root, None);
-                deployment.store = Store::Sqld { address: sqld.address.clone() };
+                let store = deployment.start_sqld_store();
                 // sqld without an auth key accepts any token; Spin requires one to be set.
-                let config = format!(
-                    "[sqlite_database.default]\ntype = \"libsql\"\nurl = \"http://{}\"\ntoken = \"unused-by-an-open-sqld\"\n",
-                    sqld.address
-                );
-                deployment.sqld = Mutex::new(Some(sqld));
-                Some(config)
+                Some(format!(
+                    "[sqlite_database.default]\ntype = \"libsql\"\nurl = \"http://{store}\"\ntoken = \"unused-by-an-open-sqld\"\n"
+                ))
             }
         };
         let runtime_config_file = runtime_config.map(|text| {
@@ -114,6 +101,15 @@ impl Deployment {
             deployment.spins.push(spin);
         }
         deployment
+    }
+
+    /// Starts this deployment's sqld, its store, and answers its address.
+    fn start_sqld_store(&mut self) -> String {
+        let sqld = start_sqld(&self.root, None);
+        let address = sqld.address.clone();
+        self.store = Store::Sqld { address: address.clone() };
+        self.sqld = Mutex::new(Some(sqld));
+        address
     }
 
     /// The loopback address of each replica, in order.
@@ -189,7 +185,7 @@ fn start_spin(
     let binary = spin_binary().expect("CHAT_TEST_MODE needs Spin: set SPIN_BIN or put spin on PATH");
     let name = format!("spin-{index}");
     let state = root.join(&name);
-    start(&name, root, None, Streams::Together, is_spin_health, |address| {
+    start(&name, root, None, is_spin_health, |address| {
         let mut command = Command::new(&binary);
         let manifest = workspace_root().join(Flavor::current().manifest());
         command.current_dir(workspace_root()).arg("up").arg("--from").arg(manifest);
@@ -214,7 +210,7 @@ fn start_spin(
 fn start_sqld(root: &Path, address: Option<&str>) -> Server {
     let binary = sqld_binary().expect("CHAT_TEST_MODE=spinkube or shim needs sqld: set SQLD_BIN or put sqld on PATH");
     let data = root.join("sqld-data");
-    start("sqld", root, address, Streams::Together, is_sqld_health, |address| {
+    start("sqld", root, address, is_sqld_health, |address| {
         let mut command = Command::new(&binary);
         command.arg("--http-listen-addr").arg(address).arg("--db-path").arg(&data);
         command.envs(sqld_limits_of_the_manifest());
@@ -254,23 +250,23 @@ fn is_sqld_health(address: &str) -> bool {
 /// Starts the process `make_command` builds for `address` (else a free loopback address) and
 /// waits until `healthy` says it answers. A port taken between choosing and binding it makes
 /// the process exit: then it is tried again (on another port, unless `address` was given).
+/// Its output goes to `<name>.log`; a container's stderr to `<name>.stderr.log`.
 pub(crate) fn start(
     name: &str,
     root: &Path,
     address: Option<&str>,
-    streams: Streams,
     healthy: fn(&str) -> bool,
     make_command: impl Fn(&str) -> (Command, Option<Container>),
 ) -> Server {
     let output = root.join(format!("{name}.log"));
-    let stderr = matches!(streams, Streams::StderrApart).then(|| root.join(format!("{name}.stderr.log")));
     let mut last_failure = String::new();
     for _ in 0..START_ATTEMPTS {
         let address = address.map_or_else(free_loopback_address, str::to_owned);
+        let (mut command, container) = make_command(&address);
+        let stderr = container.is_some().then(|| root.join(format!("{name}.stderr.log")));
         let open = |path: &Path| File::options().create(true).append(true).open(path).expect("opening a process log");
         let log = open(&output);
         let error_log = stderr.as_deref().map_or_else(|| log.try_clone().expect("log handle"), open);
-        let (mut command, container) = make_command(&address);
         command.stdin(Stdio::null()).stdout(log).stderr(error_log);
         isolate(&mut command);
         let child = command.spawn().unwrap_or_else(|e| panic!("starting {name} ({:?}): {e}", command.get_program()));
@@ -279,7 +275,7 @@ pub(crate) fn start(
             child,
             address: address.clone(),
             output: output.clone(),
-            stderr: stderr.clone(),
+            stderr,
             container,
         };
         match wait_until_healthy(&mut server.child, &address, healthy) {

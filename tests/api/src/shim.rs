@@ -7,10 +7,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::deployment::{is_spin_health, start, Server, Streams};
+use crate::deployment::{is_spin_health, start, Server};
 use crate::mode::Flavor;
 
 /// What Spin itself writes on the container's stderr at start-up, besides the components' lines.
@@ -39,8 +40,14 @@ impl Container {
     }
 }
 
-/// `CHAT_SHIM_PLAN`: the plan for this flavor's k8s variant, checked to deploy this flavor.
-fn plan() -> (PathBuf, Vec<String>) {
+/// `CHAT_SHIM_PLAN`: the plan for this flavor's k8s variant, checked to deploy this flavor; read
+/// once per test process.
+fn plan() -> &'static (PathBuf, Vec<String>) {
+    static PLAN: OnceLock<(PathBuf, Vec<String>)> = OnceLock::new();
+    PLAN.get_or_init(read_plan)
+}
+
+fn read_plan() -> (PathBuf, Vec<String>) {
     let path = PathBuf::from(
         std::env::var_os("CHAT_SHIM_PLAN").expect("CHAT_TEST_MODE=shim needs CHAT_SHIM_PLAN (scripts/shim-runtime up)"),
     );
@@ -62,9 +69,9 @@ pub(crate) fn start_container(root: &Path, index: usize, variables: &BTreeMap<St
     // containerd's names are global to its namespace: the run directory's name makes them unique.
     let run = root.file_name().and_then(|n| n.to_str()).expect("a run directory name");
     let container_name = format!("{run}-{index}");
-    start(&name, root, None, Streams::StderrApart, is_spin_health, |address| {
+    start(&name, root, None, is_spin_health, |address| {
         let mut command = Command::new(&launcher[0]);
-        command.args(&launcher[1..]).arg("run").arg(&plan);
+        command.args(&launcher[1..]).arg("run").arg(plan);
         command.args(["--name", &container_name, "--listen", address, "--store", store]);
         command.arg("--dir").arg(root.join(&name));
         for (key, value) in variables {

@@ -30,6 +30,15 @@ fn access_control_headers(response: &TestResponse) -> Vec<String> {
         .collect()
 }
 
+/// A browser's preflight of `method` on `path` from `origin`.
+fn preflight(app: &TestApp, path: &str, origin: &str, method: &str) -> TestResponse {
+    app.request("OPTIONS", path)
+        .header("origin", origin)
+        .header("access-control-request-method", method)
+        .header("access-control-request-headers", "authorization, content-type")
+        .send()
+}
+
 /// Every documented path with a concrete id in place of each `{param}`, and its methods.
 fn documented_routes() -> Vec<(String, BTreeSet<String>)> {
     let document: Value = serde_json::from_str(include_str!("../../../docs/openapi.json")).expect("the document");
@@ -96,12 +105,7 @@ fn a_preflight_on_every_route_is_answered_before_authentication_with_the_routes_
     let app = app_with_origins();
     for (path, methods) in documented_routes() {
         for method in &methods {
-            let response = app
-                .request("OPTIONS", &path)
-                .header("origin", APP_ORIGIN)
-                .header("access-control-request-method", method)
-                .header("access-control-request-headers", "authorization, content-type")
-                .send();
+            let response = preflight(&app, &path, APP_ORIGIN, method);
             let context = format!("preflight {method} {path}");
             assert_eq!((response.status, response.body.len()), (204, 0), "{context}");
             assert_eq!(response.header("access-control-allow-origin"), Some(APP_ORIGIN), "{context}");
@@ -121,11 +125,7 @@ fn a_preflight_on_every_route_is_answered_before_authentication_with_the_routes_
 #[test]
 fn a_preflight_for_a_method_the_route_does_not_serve_gets_no_access_control_header() {
     let app = app_with_origins();
-    let response = app
-        .request("OPTIONS", "/api/rooms")
-        .header("origin", APP_ORIGIN)
-        .header("access-control-request-method", "PATCH")
-        .send();
+    let response = preflight(&app, "/api/rooms", APP_ORIGIN, "PATCH");
     assert_eq!((response.status, response.body.len()), (204, 0));
     assert_eq!(access_control_headers(&response), Vec::<String>::new());
 }
@@ -133,11 +133,7 @@ fn a_preflight_for_a_method_the_route_does_not_serve_gets_no_access_control_head
 #[test]
 fn a_preflight_from_a_stranger_gets_no_access_control_header() {
     let app = app_with_origins();
-    let response = app
-        .request("OPTIONS", "/api/rooms")
-        .header("origin", STRANGER)
-        .header("access-control-request-method", "POST")
-        .send();
+    let response = preflight(&app, "/api/rooms", STRANGER, "POST");
     assert_eq!((response.status, response.body.len()), (204, 0));
     assert_eq!(access_control_headers(&response), Vec::<String>::new());
 }
@@ -156,12 +152,7 @@ fn options_without_a_preflights_headers_is_204_with_the_allow_header_of_the_405(
 #[test]
 fn options_on_an_unknown_route_is_404() {
     let app = app_with_origins();
-    let response = app
-        .request("OPTIONS", "/nowhere")
-        .header("origin", APP_ORIGIN)
-        .header("access-control-request-method", "GET")
-        .send();
-    response.assert_error(404, "NOT_FOUND");
+    preflight(&app, "/nowhere", APP_ORIGIN, "GET").assert_error(404, "NOT_FOUND");
 }
 
 #[test]
