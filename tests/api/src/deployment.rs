@@ -141,7 +141,7 @@ impl Deployment {
         let mut logs = String::new();
         for spin in &self.spins {
             if let Some(stderr) = &spin.stderr {
-                logs.push_str(&shim::component_lines(&std::fs::read_to_string(stderr).unwrap_or_default()));
+                logs.push_str(&shim::component_lines(&settled(stderr)));
                 continue;
             }
             let Ok(entries) = std::fs::read_dir(self.root.join(&spin.name).join("logs")) else { continue };
@@ -152,6 +152,22 @@ impl Deployment {
             }
         }
         logs
+    }
+}
+
+/// The file's text once it has stopped growing for 100 ms (at most 2 s): the shim relays a
+/// container's stderr asynchronously, so a request's log line may land just after its answer.
+fn settled(path: &Path) -> String {
+    let read = || std::fs::read_to_string(path).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut text = read();
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = read();
+        if now == text || Instant::now() > deadline {
+            return now;
+        }
+        text = now;
     }
 }
 
