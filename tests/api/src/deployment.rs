@@ -338,7 +338,7 @@ fn free_loopback_address() -> String {
 /// in a child process (`spin trigger http`), which must stop with it. SIGTERM first (`spin up`
 /// then stops its child; `ctr run` passes it to its container, which it then removes), SIGKILL
 /// for the whole group if that takes too long, and then a container is removed through
-/// containerd.
+/// containerd whatever its `ctr run` did.
 #[cfg(unix)]
 fn stop_all(servers: Vec<&mut Server>) {
     for server in &servers {
@@ -357,7 +357,9 @@ fn stop_all(servers: Vec<&mut Server>) {
         // SAFETY: as above; also reaps a trigger process that outlived `spin up`.
         unsafe { libc::kill(-(server.child.id() as i32), libc::SIGKILL) };
         let _ = server.child.wait();
-        if let (false, Some(container)) = (ended, &server.container) {
+        // `ctr run --rm` removes its container when it ends, but not always before it exits
+        // (a clean-clone CI run found one left): remove it through containerd every time.
+        if let Some(container) = &server.container {
             container.remove();
         }
     }

@@ -25,7 +25,7 @@ pub(crate) struct Container {
 }
 
 impl Container {
-    /// Kills and deletes the container, whatever state it is in (its `ctr run` did not end).
+    /// Kills and deletes the container, whatever state it is in (also when it is already gone).
     pub(crate) fn remove(&self) {
         let status = Command::new(&self.launcher[0])
             .args(&self.launcher[1..])
