@@ -107,12 +107,19 @@ fn leaving_never_reads_a_chunked_body_of_100_mib() {
     let ada = User::new("Ada");
     api_tests::join_ok(&app, &ada, &room);
     let taken = Arc::new(AtomicUsize::new(0));
-    let response = app
+    let outcome = app
         .post(&format!("/api/rooms/{room}/leave"))
         .as_user(&ada)
         .chunked_body("application/octet-stream", HUNDRED_MIB, b'x', &taken)
-        .send();
-    assert_eq!(response.status, 204, "{}", String::from_utf8_lossy(&response.body));
+        .try_send();
+    match outcome {
+        Ok(response) => assert_eq!(response.status, 204, "{}", String::from_utf8_lossy(&response.body)),
+        // As with a refusal (above), under Spin the client may lose the answer to the reset of a
+        // connection closed with the body unread; the leave itself must have happened.
+        Err(broken) if app.mode() != Mode::Host => println!("the connection broke after the answer: {broken}"),
+        Err(other) => panic!("no answer: {other}"),
+    }
+    app.get(&format!("/api/rooms/{room}/messages")).as_user(&ada).send().assert_error(403, "NOT_MEMBER");
     let taken = taken.load(Ordering::Relaxed);
     assert!(taken < bound_on_bytes_taken(&app), "{taken} bytes of the body were taken");
 }
