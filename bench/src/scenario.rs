@@ -19,6 +19,9 @@ pub enum Scenario {
     Send,
     JoinLeave,
     Deep,
+    Edit,
+    React,
+    Search,
     Health,
     Ready,
     /// `get:/path` (with the user's token) or `anon:/path` (without): any GET, for `--saturate`.
@@ -37,6 +40,9 @@ impl Scenario {
             "send" => Scenario::Send,
             "joinleave" => Scenario::JoinLeave,
             "deep" => Scenario::Deep,
+            "edit" => Scenario::Edit,
+            "react" => Scenario::React,
+            "search" => Scenario::Search,
             "health" => Scenario::Health,
             "ready" => Scenario::Ready,
             other => match other.split_once(':') {
@@ -56,6 +62,9 @@ impl Scenario {
             Scenario::Send => "POST messages (keyed)",
             Scenario::JoinLeave => "POST join / leave",
             Scenario::Deep => "GET messages?before (deep)",
+            Scenario::Edit => "PATCH a message (own)",
+            Scenario::React => "PUT / DELETE a reaction",
+            Scenario::Search => "GET messages?search",
             Scenario::Health => "GET /health",
             Scenario::Ready => "GET /ready",
             Scenario::Get { path, authenticated: true } => path,
@@ -70,7 +79,17 @@ pub struct User {
     /// The newest cursor this user has seen, for `after` polls.
     pub cursor: Mutex<Option<String>>,
     pub in_side_room: AtomicBool,
+    /// A message this user sent, for edits.
+    pub own_message: Mutex<Option<String>>,
+    /// Whether this user's next reaction request takes one back.
+    pub reacted: AtomicBool,
 }
+
+/// The emoji the load test reacts with.
+const EMOJI: [&str; 5] = ["%F0%9F%91%8D", "%F0%9F%8E%89", "%E2%9D%A4", "%F0%9F%98%82", "%F0%9F%91%80"];
+
+/// How many of the newest messages reactions go to.
+pub const RECENT: usize = 200;
 
 /// The state shared by every request.
 pub struct Target {
@@ -82,6 +101,10 @@ pub struct Target {
     pub deep_cursor: Option<String>,
     pub users: Vec<User>,
     pub sent: AtomicUsize,
+    /// The newest messages' ids (at most [`RECENT`]), for reactions.
+    pub recent: Mutex<std::collections::VecDeque<String>>,
+    /// Counts edits, reactions and searches, to vary what they send.
+    pub changes: AtomicUsize,
 }
 
 impl Target {
@@ -122,7 +145,36 @@ impl Target {
                 let n = self.sent.fetch_add(1, Ordering::Relaxed);
                 let key = uuid::Uuid::new_v4().to_string();
                 let body = json!({"content": format!("load message {n}")});
-                self.call("POST", &messages, user, &[("idempotency-key", &key)], Some(&body)).await.status
+                let answer = self.call("POST", &messages, user, &[("idempotency-key", &key)], Some(&body)).await;
+                if let Some(id) = answer.json()["data"]["id"].as_str() {
+                    *user.own_message.lock().expect("own message lock") = Some(id.to_owned());
+                    self.remember(id);
+                }
+                answer.status
+            }
+            Scenario::Edit => {
+                let own = user.own_message.lock().expect("own message lock").clone();
+                let Some(id) = own else { return Box::pin(self.run(Scenario::Send, user)).await };
+                let n = self.changes.fetch_add(1, Ordering::Relaxed);
+                let body = json!({"content": format!("edited message {n}")});
+                self.call("PATCH", &format!("{messages}/{id}"), user, &[], Some(&body)).await.status
+            }
+            Scenario::React => {
+                let n = self.changes.fetch_add(1, Ordering::Relaxed);
+                let id = {
+                    let recent = self.recent.lock().expect("recent lock");
+                    recent.get(n % recent.len().max(1)).cloned()
+                };
+                let Some(id) = id else { return Box::pin(self.run(Scenario::Newest, user)).await };
+                let method = if user.reacted.fetch_xor(true, Ordering::Relaxed) { "DELETE" } else { "PUT" };
+                let path = format!("{messages}/{id}/reactions/{}", EMOJI[n % EMOJI.len()]);
+                self.call(method, &path, user, &[], None).await.status
+            }
+            Scenario::Search => {
+                // "history 42" matches about 1 in 100 messages of the set-up's history ("history 42",
+                // "history 420" to "history 429", "history 4200" to ...): a page of 50 of them.
+                let n = self.changes.fetch_add(1, Ordering::Relaxed) % 100;
+                self.call("GET", &format!("{messages}?search=history%20{n}&limit=50"), user, &[], None).await.status
             }
             Scenario::JoinLeave => {
                 let joined = user.in_side_room.fetch_xor(true, Ordering::Relaxed);
@@ -143,6 +195,17 @@ impl Target {
                 let token = authenticated.then_some(user.token.as_str());
                 self.http.send("GET", &self.url(&path), token, &[], None).await.status
             }
+        }
+    }
+}
+
+impl Target {
+    /// Keeps `id` among the newest messages reactions go to.
+    pub fn remember(&self, id: &str) {
+        let mut recent = self.recent.lock().expect("recent lock");
+        recent.push_back(id.to_owned());
+        if recent.len() > RECENT {
+            recent.pop_front();
         }
     }
 }

@@ -34,6 +34,9 @@ pub const PROFILES: [Profile; 3] = [
     },
 ];
 
+/// Messages of room 1, the search room, in every profile (besides its share of the others).
+pub const SEARCH_ROOM_MESSAGES: i64 = 50_000;
+
 pub fn profile(name: &str) -> Option<Profile> {
     PROFILES.iter().copied().find(|p| p.name == name)
 }

@@ -80,6 +80,8 @@ pub async fn set_up(args: &SetUp, users: usize, with_room: bool) -> anyhow::Resu
             token: token(&secret, &user_id(args.seed, i), &format!("load-{i}")),
             cursor: Mutex::new(None),
             in_side_room: AtomicBool::new(false),
+            own_message: Mutex::new(None),
+            reacted: AtomicBool::new(false),
         })
         .collect();
     let mut target = Target {
@@ -91,6 +93,8 @@ pub async fn set_up(args: &SetUp, users: usize, with_room: bool) -> anyhow::Resu
         deep_cursor: None,
         users,
         sent: AtomicUsize::new(0),
+        recent: Mutex::new(std::collections::VecDeque::new()),
+        changes: AtomicUsize::new(0),
     };
     if !with_room {
         target.urls = args.urls.clone();
@@ -125,7 +129,12 @@ pub async fn set_up(args: &SetUp, users: usize, with_room: bool) -> anyhow::Resu
             let user = &t.users[n % t.users.len()];
             let body = json!({"content": format!("history {n}")});
             let answer = t.call("POST", &format!("/api/rooms/{}/messages", t.room), user, &[], Some(&body)).await;
-            expect(&answer, &[201], "sending history")
+            expect(&answer, &[201], "sending history")?;
+            if let Some(id) = answer.json()["data"]["id"].as_str() {
+                *user.own_message.lock().expect("own message lock") = Some(id.to_owned());
+                t.remember(id);
+            }
+            Ok(())
         }
     })
     .await?;

@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = json.loads((ROOT / "docs" / "openapi.json").read_text())
-ROUTE = re.compile(r'\.route\(\s*"([^"]+)"\s*,\s*&\[([^\]]*)\]\s*\)')
+ROUTE = re.compile(r'\.route\(\s*"([^"]+)"\s*,\s*&\[([^\]]*)\]\s*,?\s*\)')
 METHOD = re.compile(r"\b(public_get|get|post|put|delete|patch)(_json)?\(")
 
 

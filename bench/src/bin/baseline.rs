@@ -18,9 +18,9 @@ use bytes::Bytes;
 use chat::auth::{authenticate, AuthConfig};
 use chat::cursor::CursorCodec;
 use chat::db::native::NativeDatabase;
+use chat::history::MessagePageRequest;
 use chat::ids::RoomId;
-use chat::messages::PageStart;
-use chat::repositories::messages::MessageRepository;
+use chat::repositories::history::HistoryRepository;
 use chat::response::{error_response, CursorPagination, Reply};
 use chat::ApiError;
 use clap::Parser;
@@ -57,7 +57,8 @@ impl Server {
             .unwrap_or(50u32)
             .clamp(1, 100);
         let db = NativeDatabase::open(std::path::Path::new(&self.file))?;
-        let page = MessageRepository::new(&db).read_page(room, caller.user_id, PageStart::Newest, limit)??;
+        let page =
+            HistoryRepository::new(&db).read_page(room, caller.user_id, &MessagePageRequest::newest(limit))??;
         let cursors = CursorCodec::new(self.auth.secret());
         let pagination = CursorPagination {
             limit,

@@ -48,8 +48,10 @@ struct Args {
     #[arg(long, default_value_t = 1.0)]
     rate: f64,
     /// Weights of the scenarios: newest (newest page), after (poll for new messages), rooms (room
-    /// list), send (keyed send), joinleave (join or leave a second room), deep (a page far back).
-    #[arg(long, default_value = "newest=50,after=20,rooms=20,send=10")]
+    /// list), send (keyed send), edit (edit one's own message), react (add or take back a reaction
+    /// on one of the 200 newest messages), search (a history search matching 1 message in 100),
+    /// joinleave (join or leave a second room), deep (a page far back).
+    #[arg(long, default_value = "newest=45,after=20,rooms=15,send=10,edit=3,react=4,search=3")]
     mix: String,
     /// Messages of history sent into the load room during set-up.
     #[arg(long, default_value_t = 5000)]
@@ -208,6 +210,7 @@ async fn probe(args: &Args) -> anyhow::Result<()> {
     let token = token(&jwt_secret()?, &user_id(seed, 0), "probe");
     let base = args.urls[0].trim_end_matches('/').to_owned();
     let big = room_id(seed, 0);
+    let search = room_id(seed, 1);
     let get = |path: String| {
         let (http, token, url) = (http.clone(), token.clone(), format!("{base}{path}"));
         async move { http.send("GET", &url, Some(&token), &[], None).await }
@@ -234,6 +237,16 @@ async fn probe(args: &Args) -> anyhow::Result<()> {
         ("a room".to_owned(), format!("/api/rooms/{big}")),
         ("members, page 1".to_owned(), format!("/api/rooms/{big}/members?limit=50")),
         ("messages, newest page".to_owned(), format!("/api/rooms/{big}/messages?limit=50")),
+        // Searches in the search room (room 1: 50 000 messages in every profile, user 0 a member):
+        // "message 4242" matches 11 of them ("... message 4242: ", "... 42420: " to "42429: "),
+        // "dolor" a third or so; "zq" (1 or 2 characters: the room read newest first) none, so it
+        // reads the whole room.
+        (
+            "search 50k room, 'message 4242'".to_owned(),
+            format!("/api/rooms/{search}/messages?limit=50&search=message%204242"),
+        ),
+        ("search 50k room, 'dolor'".to_owned(), format!("/api/rooms/{search}/messages?limit=50&search=dolor")),
+        ("search 50k room, 'zq' (none)".to_owned(), format!("/api/rooms/{search}/messages?limit=50&search=zq")),
         (format!("messages, {depth} deep"), format!("/api/rooms/{big}/messages?limit=50{deep}")),
     ];
     println!(

@@ -1,6 +1,6 @@
 //! Fills a store in bulk, through SQL, deterministically from a seed: rooms (every tenth one
-//! private), users in rooms, invitations, messages (half of them in one big room) and read
-//! markers. The app must have migrated the store first (`GET /ready`); `--app` does that.
+//! private), users in rooms, invitations, messages (half of them in one big room, and a search
+//! room of 50 000 in every profile) and read markers. The app must have migrated the store first (`GET /ready`); `--app` does that.
 //!
 //! ```text
 //! cargo run --release -p bench --bin seed -- --profile small|default|large [--seed 1] \
@@ -13,7 +13,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use bench::seeded::{id_pattern, profile, Profile};
+use bench::seeded::{id_pattern, profile, Profile, SEARCH_ROOM_MESSAGES};
 use bench::Http;
 use clap::Parser;
 use serde_json::{json, Value};
@@ -34,6 +34,10 @@ struct Args {
     #[arg(long)]
     sqld: Option<String>,
 }
+
+/// The seeded messages' text (ASCII, so SQL's `lower` folds it as the app would).
+const LOREM: &str = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor \
+                     incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud";
 
 /// Rows generated per statement, so no single statement runs for long.
 const CHUNK: i64 = 100_000;
@@ -117,21 +121,45 @@ fn steps(p: &Profile) -> Vec<Step> {
         Step {
             what: "messages",
             sql: format!(
-                "INSERT INTO messages (id, room_id, author_id, author_name, kind, content, created_at) {COUNTER} \
-                 SELECT printf('{message}', ?1, i), \
-                   printf('{room}', ?1, CASE WHEN i < ?4 THEN 0 ELSE 1 + (i % ({rooms} - 1)) END), \
+                "INSERT INTO messages (id, room_id, author_id, author_name, kind, content, content_key, created_at) \
+                 {COUNTER} SELECT id, room_id, author_id, 'Seeded user', 'text', content, lower(content), created_at \
+                 FROM (SELECT printf('{message}', ?1, i) AS id, \
+                   printf('{room}', ?1, CASE WHEN i < ?4 THEN 0 ELSE 1 + (i % ({rooms} - 1)) END) AS room_id, \
                    CASE WHEN i < ?4 THEN printf('{user}', ?1, i % {users}) \
-                     ELSE printf('{user}', ?1, ((1 + (i % ({rooms} - 1))) * 40503) % {users}) END, \
-                   'Seeded user', 'text', \
-                   'Seeded message ' || i || ': ' || substr('{lorem}', 1, 20 + i % 100), \
-                   strftime('%Y-%m-%dT%H:%M:%fZ', '2026-02-01', '+' || (i / 10.0) || ' seconds') FROM n",
+                     ELSE printf('{user}', ?1, ((1 + (i % ({rooms} - 1))) * 40503) % {users}) END AS author_id, \
+                   'Seeded message ' || i || ': ' || substr('{LOREM}', 1, 20 + i % 100) AS content, \
+                   strftime('%Y-%m-%dT%H:%M:%fZ', '2026-02-01', '+' || (i / 10.0) || ' seconds') AS created_at \
+                   FROM n)",
                 rooms = p.rooms,
                 users = p.users,
-                lorem = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor \
-                         incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud"
             ),
             count: Some(p.messages),
             extra: vec![p.big_room_messages],
+        },
+        // The same search room in every profile, so `loadtest --probe` shows what a search costs
+        // in a room of SEARCH_ROOM_MESSAGES messages beside small and large other rooms.
+        Step {
+            what: "the search room's messages (room 1), and user 0 in it",
+            sql: format!(
+                "INSERT INTO messages (id, room_id, author_id, author_name, kind, content, content_key, created_at) \
+                 {COUNTER} SELECT id, printf('{room}', ?1, 1), printf('{user}', ?1, 0), 'Seeded user', 'text', \
+                   content, lower(content), created_at \
+                 FROM (SELECT printf('{message}', ?1, ?4 + i) AS id, \
+                   'Search room message ' || i || ': ' || substr('{LOREM}', 1 + i % 50, 30 + i % 70) AS content, \
+                   strftime('%Y-%m-%dT%H:%M:%fZ', '2026-03-01', '+' || (i / 10.0) || ' seconds') AS created_at FROM n)"
+            ),
+            count: Some(SEARCH_ROOM_MESSAGES),
+            extra: vec![p.messages],
+        },
+        Step {
+            what: "user 0 in the search room",
+            sql: format!(
+                "INSERT OR IGNORE INTO memberships (room_id, user_id, role, display_name, joined_at, last_read_seq) \
+                 VALUES (printf('{room}', ?1, 1), printf('{user}', ?1, 0), 'member', 'Seeded user', \
+                   '2026-01-05T00:00:00.000Z', 0)"
+            ),
+            count: None,
+            extra: vec![],
         },
         Step {
             what: "read markers (the big room: up to 200 unread each; others: all read)",

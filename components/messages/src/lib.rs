@@ -1,11 +1,18 @@
-//! Messages: cursor-paged history (with auto-read and ETags), send (with idempotency), get one,
-//! soft delete. Each handler parses, calls `MessageRepository` and answers.
+//! Messages: cursor-paged history (with auto-read, ETags, `replyTo` and `search`), send (with
+//! idempotency and replies), get one, edit (with its earlier versions), reactions, soft delete.
+//! Each handler parses, calls a repository and answers.
 
 use chat::access::require_member;
-use chat::http::{delete, get, post_json, ApiRequest, Routes};
-use chat::messages::{parse_idempotency_key, MessagePageRequest, NewMessage, PageStart};
+use chat::edits::Edit;
+use chat::history::{MessagePageRequest, PageStart};
+use chat::http::{delete, get, patch_json, post_json, put, ApiRequest, Routes};
+use chat::messages::{parse_idempotency_key, NewMessage};
+use chat::pagination::PageRequest;
+use chat::repositories::edits::EditRepository;
+use chat::repositories::history::HistoryRepository;
 use chat::repositories::memberships::RoomUserRepository;
 use chat::repositories::messages::{MessageRepository, SendOutcome};
+use chat::repositories::reactions::ReactionRepository;
 use chat::response::CursorPagination;
 use chat::{ApiError, Refusal, Reply};
 
@@ -14,15 +21,19 @@ chat::component!(routes);
 fn routes() -> Routes {
     Routes::new(env!("CARGO_PKG_NAME"))
         .route("/api/rooms/:id/messages", &[get(list_messages), post_json(send_message)])
-        .route("/api/rooms/:id/messages/:messageId", &[get(get_message), delete(delete_message)])
+        .route(
+            "/api/rooms/:id/messages/:messageId",
+            &[get(get_message), patch_json(edit_message), delete(delete_message)],
+        )
+        .route("/api/rooms/:id/messages/:messageId/edits", &[get(list_edits)])
+        .route("/api/rooms/:id/messages/:messageId/reactions/:emoji", &[put(add_reaction), delete(remove_reaction)])
 }
 
 fn list_messages(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let cursors = api.cursors();
     let request = MessagePageRequest::from_query(&api.query(), room, cursors)?;
-    let page =
-        MessageRepository::new(api.db()?).read_page(room, api.caller.user_id, request.start, request.limit)??;
+    let page = HistoryRepository::new(api.db()?).read_page(room, api.caller.user_id, &request)??;
     let sent_after = match request.start {
         PageStart::After(_) => api.query().get("after")?.map(str::to_owned),
         _ => None,
@@ -57,9 +68,41 @@ fn get_message(api: &ApiRequest) -> Result<Reply, ApiError> {
     Ok(Reply::ok(message))
 }
 
+fn edit_message(api: &ApiRequest) -> Result<Reply, ApiError> {
+    let room = api.room_id()?;
+    let id = api.message_id()?;
+    let edit = Edit::parse(api.json()?)?;
+    let edited = EditRepository::new(api.db()?).edit(room, id, api.caller.user_id, &edit)??;
+    Ok(Reply::ok(edited))
+}
+
+fn list_edits(api: &ApiRequest) -> Result<Reply, ApiError> {
+    let room = api.room_id()?;
+    let id = api.message_id()?;
+    let page = PageRequest::from_query(&api.query())?;
+    let (versions, total) = EditRepository::new(api.db()?).earlier_versions(room, id, api.caller.user_id, page)??;
+    Ok(Reply::list(versions, page.pagination(total)))
+}
+
 fn delete_message(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let id = api.message_id()?;
     MessageRepository::new(api.db()?).soft_delete(room, id, api.caller.user_id)??;
+    Ok(Reply::no_content())
+}
+
+fn add_reaction(api: &ApiRequest) -> Result<Reply, ApiError> {
+    let room = api.room_id()?;
+    let id = api.message_id()?;
+    let emoji = api.emoji()?;
+    let message = ReactionRepository::new(api.db()?).add(room, id, api.caller.user_id, &emoji)??;
+    Ok(Reply::ok(message))
+}
+
+fn remove_reaction(api: &ApiRequest) -> Result<Reply, ApiError> {
+    let room = api.room_id()?;
+    let id = api.message_id()?;
+    let emoji = api.emoji()?;
+    ReactionRepository::new(api.db()?).remove(room, id, api.caller.user_id, &emoji)??;
     Ok(Reply::no_content())
 }

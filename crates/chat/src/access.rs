@@ -110,6 +110,16 @@ pub enum Refusal {
     RoomNameTaken,
     /// 409 `IDEMPOTENCY_CONFLICT`: a key reused with a different body.
     IdempotencyConflict,
+    /// 409 `MESSAGE_DELETED`: editing or reacting to a tombstone.
+    MessageDeleted,
+    /// 409 `TOO_MANY_REACTIONS`: a 21st distinct emoji on a message.
+    TooManyReactions,
+    /// 400 `VALIDATION_ERROR` on `replyTo`: a send answering no message of its room (the store
+    /// tells, so it is found after the room and the permission).
+    UnknownReplyTarget,
+    /// 400 `VALIDATION_ERROR` on `content`: an edit leaving a text message empty (known once the
+    /// message is found to be a text).
+    EmptyTextContent,
 }
 
 impl Refusal {
@@ -121,7 +131,10 @@ impl Refusal {
             | Refusal::LastAdmin
             | Refusal::AlreadyMember
             | Refusal::RoomNameTaken
-            | Refusal::IdempotencyConflict => 409,
+            | Refusal::IdempotencyConflict
+            | Refusal::MessageDeleted
+            | Refusal::TooManyReactions => 409,
+            Refusal::UnknownReplyTarget | Refusal::EmptyTextContent => 400,
         }
     }
 
@@ -134,6 +147,9 @@ impl Refusal {
             Refusal::AlreadyMember => "ALREADY_MEMBER",
             Refusal::RoomNameTaken => "ROOM_NAME_TAKEN",
             Refusal::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
+            Refusal::MessageDeleted => "MESSAGE_DELETED",
+            Refusal::TooManyReactions => "TOO_MANY_REACTIONS",
+            Refusal::UnknownReplyTarget | Refusal::EmptyTextContent => "VALIDATION_ERROR",
         }
     }
 
@@ -146,6 +162,10 @@ impl Refusal {
             Refusal::AlreadyMember => "the user is already a member of this room",
             Refusal::RoomNameTaken => "a room with this name already exists",
             Refusal::IdempotencyConflict => "this Idempotency-Key was already used with a different request",
+            Refusal::MessageDeleted => "the message was deleted",
+            Refusal::TooManyReactions => "a message holds at most 20 distinct emoji",
+            Refusal::UnknownReplyTarget => "must be the id of a message of this room",
+            Refusal::EmptyTextContent => "is required for text messages",
         }
     }
 }
@@ -239,6 +259,58 @@ pub fn message_delete_refusal(access: Option<RoomAccess>, author: Option<UserId>
 /// Why sending did not happen: the room (404), then membership (403 `NOT_MEMBER`).
 pub fn send_refusal(access: Option<RoomAccess>) -> Option<Refusal> {
     require_member(access).err()
+}
+
+/// What the v1.2 message routes know of their target message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetMessage {
+    pub author: UserId,
+    pub deleted: bool,
+}
+
+/// Why an edit did not apply: members only, as history (404, 403 `NOT_MEMBER`), then the message
+/// (404), its author alone (403 `FORBIDDEN`), then a tombstone (409 `MESSAGE_DELETED`).
+pub fn edit_refusal(access: Option<RoomAccess>, message: Option<TargetMessage>, caller: UserId) -> Option<Refusal> {
+    if let Err(refusal) = require_member(access) {
+        return Some(refusal);
+    }
+    match message {
+        None => Some(Refusal::NotFound),
+        Some(message) if message.author != caller => Some(Refusal::Forbidden),
+        Some(message) if message.deleted => Some(Refusal::MessageDeleted),
+        Some(_) => None,
+    }
+}
+
+/// Who reads a message's earlier versions: members only, as history, then the message (404), then
+/// its author or an admin (403 `FORBIDDEN`); a tombstone's too.
+pub fn edits_reader_refusal(
+    access: Option<RoomAccess>,
+    message: Option<TargetMessage>,
+    caller: UserId,
+) -> Option<Refusal> {
+    let access = match require_member(access) {
+        Err(refusal) => return Some(refusal),
+        Ok(access) => access,
+    };
+    match message {
+        None => Some(Refusal::NotFound),
+        Some(message) if message.author != caller && !access.is_admin() => Some(Refusal::Forbidden),
+        Some(_) => None,
+    }
+}
+
+/// Why a reaction was not added or removed: members only, as history, then the message (404),
+/// then, when adding, a tombstone (409 `MESSAGE_DELETED`).
+pub fn reaction_refusal(access: Option<RoomAccess>, message: Option<TargetMessage>, adding: bool) -> Option<Refusal> {
+    if let Err(refusal) = require_member(access) {
+        return Some(refusal);
+    }
+    match message {
+        None => Some(Refusal::NotFound),
+        Some(message) if adding && message.deleted => Some(Refusal::MessageDeleted),
+        Some(_) => None,
+    }
 }
 
 #[cfg(test)]

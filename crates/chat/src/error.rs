@@ -133,7 +133,15 @@ impl From<DbError> for ApiError {
 
 impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {
-        ApiError::Refused(refusal)
+        match refusal {
+            // A validation error carries its field, as every other one does.
+            Refusal::UnknownReplyTarget => ApiError::invalid("replyTo", refusal.message()),
+            Refusal::EmptyTextContent => match crate::messages::text_content(Some("")) {
+                Err(rule) => ApiError::Validation(vec![rule]),
+                Ok(_) => ApiError::invalid("content", refusal.message()),
+            },
+            refusal => ApiError::Refused(refusal),
+        }
     }
 }
 
@@ -153,6 +161,10 @@ mod tests {
             Refusal::AlreadyMember,
             Refusal::RoomNameTaken,
             Refusal::IdempotencyConflict,
+            Refusal::MessageDeleted,
+            Refusal::TooManyReactions,
+            Refusal::UnknownReplyTarget,
+            Refusal::EmptyTextContent,
         ];
         for refusal in refusals {
             match refusal {
@@ -163,7 +175,11 @@ mod tests {
                 | Refusal::LastAdmin
                 | Refusal::AlreadyMember
                 | Refusal::RoomNameTaken
-                | Refusal::IdempotencyConflict => {}
+                | Refusal::IdempotencyConflict
+                | Refusal::MessageDeleted
+                | Refusal::TooManyReactions
+                | Refusal::UnknownReplyTarget
+                | Refusal::EmptyTextContent => {}
             }
         }
         let mut kinds = vec![
@@ -197,7 +213,7 @@ mod tests {
                 | ApiError::Internal(_) => {}
             }
         }
-        kinds.extend(refusals.map(ApiError::Refused));
+        kinds.extend(refusals.map(ApiError::from));
         kinds
     }
 

@@ -21,6 +21,7 @@ use crate::db::{Database, DbError, SpinDatabase};
 use crate::error::ApiError;
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::migrations;
+use crate::reactions::Emoji;
 use crate::request::{HttpRequest, Query};
 use crate::response::{error_response, HttpResponse, Reply};
 
@@ -54,6 +55,11 @@ impl ApiRequest<'_> {
     /// The message of a `.../messages/:messageId` route.
     pub fn message_id(&self) -> Result<MessageId, ApiError> {
         self.path_param("messageId", MessageId::parse_param)
+    }
+
+    /// The emoji of a `.../reactions/:emoji` route.
+    pub fn emoji(&self) -> Result<Emoji, ApiError> {
+        self.path_param("emoji", |segment, _| Emoji::parse(segment))
     }
 
     pub fn query(&self) -> Query {
@@ -250,6 +256,16 @@ pub fn post_json(handler: ApiHandler) -> (Method, Endpoint) {
 /// `PUT` served by an authenticated handler that reads a JSON body.
 pub fn put_json(handler: ApiHandler) -> (Method, Endpoint) {
     (Method::Put, Endpoint::Authenticated(handler, Body::Json))
+}
+
+/// `PUT` served by an authenticated handler that takes no body.
+pub fn put(handler: ApiHandler) -> (Method, Endpoint) {
+    (Method::Put, Endpoint::Authenticated(handler, Body::None))
+}
+
+/// `PATCH` served by an authenticated handler that reads a JSON body.
+pub fn patch_json(handler: ApiHandler) -> (Method, Endpoint) {
+    (Method::Patch, Endpoint::Authenticated(handler, Body::Json))
 }
 
 /// `DELETE` served by an authenticated handler.

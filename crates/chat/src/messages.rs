@@ -3,18 +3,14 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::cursor::CursorCodec;
 use crate::error::{ApiError, FieldError};
 use crate::ids::{MessageId, RoomId, UserId};
-use crate::request::Query;
 use crate::text;
 
 pub const CONTENT_MAX_CHARS: usize = 1000;
 pub const URL_MAX_CHARS: usize = 2048;
 pub const ATTACHMENT_NAME_MAX_CHARS: usize = 255;
 pub const ATTACHMENT_MAX_BYTES: i64 = 104_857_600;
-pub const DEFAULT_MESSAGE_LIMIT: u32 = 50;
-pub const MAX_MESSAGE_LIMIT: u32 = 100;
 pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 128;
 
 /// A message's type.
@@ -91,9 +87,29 @@ pub struct Message {
     pub created_at: String,
     pub deleted: bool,
     pub deleted_at: Option<String>,
+    pub edited_at: Option<String>,
+    pub reply_to: Option<MessageId>,
+    /// Live replies.
+    pub reply_count: i64,
+    /// Sorted by count desc, then emoji; empty on a tombstone.
+    pub reactions: Vec<Reaction>,
     /// The store's commit-order sequence (not part of the JSON; cursors are made from it).
     #[serde(skip)]
     pub seq: i64,
+}
+
+impl Message {
+    /// What the access rules of the v1.2 routes need of it.
+    pub fn target(&self) -> crate::access::TargetMessage {
+        crate::access::TargetMessage { author: self.author_id, deleted: self.deleted }
+    }
+}
+
+/// One emoji's reactions on a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub count: i64,
 }
 
 /// `POST /api/rooms/:id/messages` body.
@@ -106,6 +122,8 @@ pub struct SendMessageBody {
     content: Option<String>,
     #[serde(default)]
     attachment: Option<Attachment>,
+    #[serde(default)]
+    reply_to: Option<String>,
 }
 
 /// A validated message to send: defaults applied, text trimmed. Only [`NewMessage::parse`]
@@ -117,6 +135,8 @@ pub struct NewMessage {
     kind: MessageKind,
     content: Option<String>,
     attachment: Option<Attachment>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_to: Option<MessageId>,
 }
 
 impl NewMessage {
@@ -132,6 +152,16 @@ impl NewMessage {
         self.attachment.as_ref()
     }
 
+    /// The message this one answers (a message of the same room: the store checks).
+    pub fn reply_to(&self) -> Option<MessageId> {
+        self.reply_to
+    }
+
+    /// The content in the form search compares ([`text::fold_case`]).
+    pub fn content_key(&self) -> Option<String> {
+        self.content.as_deref().map(text::fold_case)
+    }
+
     pub fn parse(body: SendMessageBody) -> Result<NewMessage, ApiError> {
         let kind = body.kind.unwrap_or_default();
         let mut errors = Vec::new();
@@ -140,10 +170,7 @@ impl NewMessage {
                 if body.attachment.is_some() {
                     errors.push(FieldError::new("attachment", "is not allowed on text messages"));
                 }
-                let content = match body.content.as_deref() {
-                    None => Err(FieldError::new("content", "is required for text messages")),
-                    Some(content) => text::bounded("content", content, 1, CONTENT_MAX_CHARS),
-                };
+                let content = text_content(body.content.as_deref());
                 (content.map(Some).map_err(|e| errors.push(e)).ok().flatten(), None)
             }
             MessageKind::Image | MessageKind::File => {
@@ -161,8 +188,14 @@ impl NewMessage {
                 (caption, attachment)
             }
         };
+        let reply_to = body.reply_to.as_deref().and_then(|id| {
+            MessageId::parse(id).or_else(|| {
+                errors.push(FieldError::new("replyTo", "must be the id of a message of this room"));
+                None
+            })
+        });
         if errors.is_empty() {
-            Ok(NewMessage { kind, content, attachment })
+            Ok(NewMessage { kind, content, attachment, reply_to })
         } else {
             Err(ApiError::Validation(errors))
         }
@@ -173,6 +206,14 @@ impl NewMessage {
     pub fn digest(&self) -> String {
         let canonical = serde_json::to_string(self).unwrap_or_default();
         Sha256::digest(canonical.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// A text message's content: required, 1-1000 characters after trimming.
+pub fn text_content(content: Option<&str>) -> Result<String, FieldError> {
+    match content {
+        None => Err(FieldError::new("content", "is required for text messages")),
+        Some(content) => text::bounded("content", content, 1, CONTENT_MAX_CHARS),
     }
 }
 
@@ -234,37 +275,6 @@ pub fn parse_idempotency_key(value: Option<&[u8]>) -> Result<Option<String>, Api
             Ok(Some(String::from_utf8_lossy(key).into_owned()))
         }
         Some(_) => Err(ApiError::invalid("Idempotency-Key", "must be 1 to 128 visible ASCII characters")),
-    }
-}
-
-/// Where a page of history starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PageStart {
-    /// The newest messages.
-    Newest,
-    /// Messages just older than this sequence.
-    Before(i64),
-    /// Messages just newer than this sequence.
-    After(i64),
-}
-
-/// A validated `GET .../messages` query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MessagePageRequest {
-    pub start: PageStart,
-    pub limit: u32,
-}
-
-impl MessagePageRequest {
-    pub fn from_query(query: &Query, room: RoomId, cursors: &CursorCodec) -> Result<Self, ApiError> {
-        let limit = query.integer_in("limit", 1..=MAX_MESSAGE_LIMIT, DEFAULT_MESSAGE_LIMIT)?;
-        let start = match (query.get("before")?, query.get("after")?) {
-            (Some(_), Some(_)) => return Err(ApiError::invalid("before", "give before or after, not both")),
-            (Some(cursor), None) => PageStart::Before(cursors.decode(room, cursor, "before")?),
-            (None, Some(cursor)) => PageStart::After(cursors.decode(room, cursor, "after")?),
-            (None, None) => PageStart::Newest,
-        };
-        Ok(MessagePageRequest { start, limit })
     }
 }
 

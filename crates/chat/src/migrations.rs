@@ -14,25 +14,38 @@
 
 use crate::db::{transaction, Database, DbError, SqlValue};
 
-/// One numbered, forward-only migration from `migrations/`.
+/// One numbered, forward-only migration from `migrations/`, and the data work SQL cannot do,
+/// run right after its statements in the same transaction.
 pub struct Migration {
     pub version: i64,
     pub name: &'static str,
     pub sql: &'static str,
+    pub then: Option<DataMigration>,
 }
+
+/// Data work of a migration, in its transaction.
+pub type DataMigration = fn(&dyn Database) -> Result<(), DbError>;
 
 /// Every migration, in order. The files in `migrations/` are the single source of the schema.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "0001_init", sql: include_str!("../../../migrations/0001_init.sql") },
+    Migration { version: 1, name: "0001_init", sql: include_str!("../../../migrations/0001_init.sql"), then: None },
     Migration {
         version: 2,
         name: "0002_counters_and_indexes",
         sql: include_str!("../../../migrations/0002_counters_and_indexes.sql"),
+        then: None,
     },
     Migration {
         version: 3,
         name: "0003_room_search_index",
         sql: include_str!("../../../migrations/0003_room_search_index.sql"),
+        then: None,
+    },
+    Migration {
+        version: 4,
+        name: "0004_messages_v1_2",
+        sql: include_str!("../../../migrations/0004_messages_v1_2.sql"),
+        then: Some(fold_message_contents),
     },
 ];
 
@@ -73,11 +86,41 @@ pub fn ensure_current(db: &dyn Database) -> Result<i64, DbError> {
             for statement in split_statements(migration.sql) {
                 tx.execute(statement, &[])?;
             }
+            if let Some(then) = migration.then {
+                then(tx)?;
+            }
             tx.execute(INSERT_VERSION, &[SqlValue::Integer(migration.version), migration.name.into()])?;
             version = migration.version;
         }
         Ok(version)
     })
+}
+
+/// Live messages sent before version 4, in batches, oldest first.
+const UNFOLDED_MESSAGES: &str = "SELECT seq, content FROM messages \
+     WHERE seq > ?1 AND content IS NOT NULL AND content_key IS NULL AND deleted_at IS NULL ORDER BY seq LIMIT 500";
+
+/// Sets a batch's folded contents, given as a JSON array of `[seq, content_key]`.
+const SET_CONTENT_KEYS: &str = "UPDATE messages SET content_key = batch.value ->> 1 \
+     FROM json_each(?1) AS batch WHERE messages.seq = batch.value ->> 0";
+
+/// Version 4: folds the content of the live messages already sent, as a send folds a new one
+/// ([`crate::text::fold_case`]), so search finds them too (the triggers index them).
+fn fold_message_contents(db: &dyn Database) -> Result<(), DbError> {
+    let mut after = 0_i64;
+    loop {
+        let rows = db.execute(UNFOLDED_MESSAGES, &[SqlValue::Integer(after)])?;
+        let mut batch = Vec::new();
+        for row in rows.iter() {
+            let (seq, content): (i64, String) = (row.get("seq")?, row.get("content")?);
+            batch.push(serde_json::json!([seq, crate::text::fold_case(&content)]));
+            after = seq;
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        db.execute(SET_CONTENT_KEYS, &[serde_json::Value::Array(batch).to_string().into()])?;
+    }
 }
 
 /// Switches a local SQLite file to write-ahead logging, once, when the store is migrated: Spin
@@ -276,6 +319,49 @@ mod tests {
         assert_eq!(by_gram(""), ["nul"], "a key holding U+0000 is checked on every search");
         assert!(by_gram("ft").is_empty(), "indexed only up to U+0000");
         assert!(by_gram("g").is_empty(), "nothing of the deleted room");
+    }
+
+    #[test]
+    fn version_4_folds_and_indexes_the_live_messages_a_version_3_store_already_has() {
+        let db = MemoryDatabase::new();
+        db.execute(CREATE_SCHEMA_MIGRATIONS, &[]).unwrap();
+        for migration in &MIGRATIONS[..3] {
+            for statement in split_statements(migration.sql) {
+                db.execute(statement, &[]).unwrap();
+            }
+            db.execute(INSERT_VERSION, &[SqlValue::Integer(migration.version), migration.name.into()]).unwrap();
+        }
+        db.execute(
+            "INSERT INTO rooms (id, name, name_key, created_by, created_at, updated_at) VALUES ('r', 'R', 'r', 'u', 't', 't')",
+            &[],
+        )
+        .unwrap();
+        // 1 201 messages: more than two batches of the fold; every 100th deleted, one without content.
+        db.execute(
+            "INSERT INTO messages (id, room_id, author_id, kind, content, created_at, deleted_at) \
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200) \
+             SELECT 'm' || i, 'r', 'u', 'text', 'Straße Nummer ' || i, 't', CASE WHEN i % 100 = 0 THEN 't' END FROM n",
+            &[],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO messages (id, room_id, author_id, kind, created_at) VALUES ('f', 'r', 'u', 'file', 't')",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(ensure_current(&db).unwrap(), latest_version());
+        let counted = |sql: &str| db.execute(sql, &[]).unwrap().first().unwrap().get::<i64>("n").unwrap();
+        assert_eq!(
+            counted("SELECT count(*) AS n FROM messages WHERE content_key = lower(replace(content, 'ß', 'ss'))"),
+            1188
+        );
+        assert_eq!(counted("SELECT count(*) AS n FROM messages WHERE content_key IS NULL"), 13, "deleted, no content");
+        assert_eq!(
+            counted("SELECT count(*) AS n FROM message_search WHERE message_search MATCH '\"strasse nummer 12\"'"),
+            11,
+            "12, 120-129"
+        );
+        assert_eq!(counted("SELECT count(*) AS n FROM message_search"), 1188, "the live messages with content");
     }
 
     #[test]

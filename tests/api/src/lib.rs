@@ -444,8 +444,10 @@ pub fn invite_ok(app: &TestApp, admin: &User, room_id: &str, user: &User) -> Val
 /// Inserts `count` text messages by `author` straight into the store, all with the timestamp
 /// `created_at`, in one transaction: fast set-up for history tests. Returns their ids in order.
 pub fn seed_messages(app: &TestApp, room_id: &str, author: &User, count: usize, created_at: &str) -> Vec<String> {
-    const INSERT: &str = "INSERT INTO messages (id, room_id, author_id, author_name, kind, content, created_at) \
-                          VALUES (?1, ?2, ?3, ?4, 'text', ?5, ?6)";
+    // `seeded {i}` is its own folded form (content_key), so seeded messages are searchable.
+    const INSERT: &str =
+        "INSERT INTO messages (id, room_id, author_id, author_name, kind, content, content_key, created_at) \
+                          VALUES (?1, ?2, ?3, ?4, 'text', ?5, ?5, ?6)";
     let ids: Vec<String> = (0..count).map(|_| uuid::Uuid::new_v4().to_string()).collect();
     let statements: Vec<(&str, Vec<Value>)> = ids
         .iter()

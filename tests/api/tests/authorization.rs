@@ -73,6 +73,31 @@ fn routes() -> Vec<Route> {
         ),
         route("GET", "/messages/{message}", None, [403, 403, 200, 200, 200], [404, 403, 200, 200, 200]),
         route("DELETE", "/messages/{message}", None, [403, 403, 403, 204, 204], [404, 403, 403, 204, 204]),
+        // v1.2: non-members are answered as on GET .../messages; members without the right, 403.
+        route(
+            "PATCH",
+            "/messages/{message}",
+            Some(json!({"content": "fixed"})),
+            [403, 403, 403, 403, 200],
+            [404, 403, 403, 403, 200],
+        ),
+        route("GET", "/messages/{message}/edits", None, [403, 403, 403, 200, 200], [404, 403, 403, 200, 200]),
+        route(
+            "PUT",
+            "/messages/{message}/reactions/%F0%9F%91%8D",
+            None,
+            [403, 403, 200, 200, 200],
+            [404, 403, 200, 200, 200],
+        ),
+        route(
+            "DELETE",
+            "/messages/{message}/reactions/%F0%9F%91%8D",
+            None,
+            [403, 403, 204, 204, 204],
+            [404, 403, 204, 204, 204],
+        ),
+        route("GET", "/messages?search=target", None, [403, 403, 200, 200, 200], [404, 403, 200, 200, 200]),
+        route("GET", "/messages?replyTo={message}", None, [403, 403, 200, 200, 200], [404, 403, 200, 200, 200]),
     ]
 }
 

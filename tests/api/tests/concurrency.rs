@@ -204,3 +204,77 @@ fn failing_transactions_lose_no_write_of_concurrent_requests_on_one_replica() {
     let page = app.get(&format!("/api/rooms/{room}/messages?limit=1")).as_user(&admin).send();
     assert_eq!(page.status, 200);
 }
+
+/// `count` members of a fresh room on three replicas, and a message of its admin's.
+fn room_with_members(app: &TestApp, count: usize) -> (String, Value, Vec<User>) {
+    let admin = User::new("Admin");
+    let room = id_of(&create_room_ok(app, &admin, json!({"name": "Reactions"})));
+    let members: Vec<User> = (0..count).map(|i| User::new(&format!("Member {i}"))).collect();
+    for member in &members {
+        join_ok(app, member, &room);
+    }
+    let sent =
+        app.post(&format!("/api/rooms/{room}/messages")).as_user(&admin).json(json!({"content": "react"})).send();
+    (room, sent.json()["data"].clone(), members)
+}
+
+/// Every member's `PUT` of `emoji(i)` at once, spread over the replicas: the statuses.
+fn react_at_once(
+    app: &TestApp,
+    room: &str,
+    message: &Value,
+    members: &[User],
+    emoji: impl Fn(usize) -> String + Sync,
+) -> Vec<u16> {
+    let id = message["id"].as_str().unwrap();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = members
+            .iter()
+            .enumerate()
+            .map(|(i, member)| {
+                let (path, replica) = (format!("/api/rooms/{room}/messages/{id}/reactions/{}", emoji(i)), i % REPLICAS);
+                scope.spawn(move || until_not_503(|| app.put(&path).on_replica(replica).as_user(member).send()).status)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// The message's `reactions` as `reader` reads them.
+fn reactions_of(app: &TestApp, reader: &User, room: &str, message: &Value) -> Value {
+    let path = format!("/api/rooms/{room}/messages/{}", message["id"].as_str().unwrap());
+    app.get(&path).as_user(reader).send().json()["data"]["reactions"].clone()
+}
+
+#[test]
+fn members_reacting_alike_at_once_through_three_replicas_are_all_counted() {
+    let app = TestApp::spawn_replicas(REPLICAS);
+    let (room, message, members) = room_with_members(&app, 12);
+    let statuses = react_at_once(&app, &room, &message, &members, |_| "%F0%9F%91%8D".to_owned());
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(reactions_of(&app, &members[0], &room, &message), json!([{"emoji": "👍", "count": 12}]));
+    assert_eq!(app.store().count("SELECT count(*) FROM message_reactions", &[]), 12);
+}
+
+#[test]
+fn one_member_reacting_twice_at_once_is_counted_once() {
+    let app = TestApp::spawn_replicas(REPLICAS);
+    let (room, message, members) = room_with_members(&app, 1);
+    let twins: Vec<User> = (0..6).map(|_| members[0].clone()).collect();
+    let statuses = react_at_once(&app, &room, &message, &twins, |_| "%F0%9F%8E%89".to_owned());
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(reactions_of(&app, &members[0], &room, &message), json!([{"emoji": "🎉", "count": 1}]));
+    assert_eq!(app.store().count("SELECT count(*) FROM message_reactions", &[]), 1);
+}
+
+#[test]
+fn a_21st_distinct_emoji_never_slips_in_under_concurrency() {
+    let app = TestApp::spawn_replicas(REPLICAS);
+    let (room, message, members) = room_with_members(&app, 30);
+    let statuses = react_at_once(&app, &room, &message, &members, |i| format!("e{i}"));
+    let taken = statuses.iter().filter(|s| **s == 200).count();
+    let refused = statuses.iter().filter(|s| **s == 409).count();
+    assert_eq!((taken, refused), (20, 10), "{statuses:?}");
+    assert_eq!(reactions_of(&app, &members[0], &room, &message).as_array().unwrap().len(), 20);
+    assert_eq!(app.store().count("SELECT count(*) FROM message_reaction_counts", &[]), 20);
+}

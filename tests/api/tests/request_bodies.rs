@@ -123,3 +123,18 @@ fn leaving_never_reads_a_chunked_body_of_100_mib() {
     let taken = taken.load(Ordering::Relaxed);
     assert!(taken < bound_on_bytes_taken(&app), "{taken} bytes of the body were taken");
 }
+
+#[test]
+fn reacting_never_reads_a_body_whatever_its_declared_size() {
+    let app = TestApp::spawn();
+    let ada = User::new("Ada");
+    let room = id_of(&create_room_ok(&app, &ada, json!({"name": "Open"})));
+    let message = api_tests::send_text_ok(&app, &ada, &room, "hi");
+    let taken = Arc::new(AtomicUsize::new(0));
+    let response = app
+        .put(&format!("/api/rooms/{room}/messages/{}/reactions/%F0%9F%91%8D", message["id"].as_str().unwrap()))
+        .as_user(&ada)
+        .stalled_body("application/json", HUNDRED_MIB as u64, &taken)
+        .send();
+    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
+}

@@ -55,6 +55,19 @@ macro_rules! is_invited {
     };
 }
 
+/// The message is one of the room's (a tombstone too).
+macro_rules! is_message_of {
+    ($room:literal, $message:literal) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM messages guard_t WHERE guard_t.id = ",
+            $message,
+            " AND guard_t.room_id = ",
+            $room,
+            ")"
+        )
+    };
+}
+
 /// Removing or demoting the row's member leaves the room an admin: the row is not an admin's,
 /// or another admin exists. Used in `WHERE` clauses on `memberships`.
 macro_rules! keeps_an_admin {
@@ -67,7 +80,7 @@ macro_rules! keeps_an_admin {
     };
 }
 
-pub(crate) use {is_admin, is_invited, is_member, keeps_an_admin, room_is_live};
+pub(crate) use {is_admin, is_invited, is_member, is_message_of, keeps_an_admin, room_is_live};
 
 /// Runs a write whose statement carries its own guards. On the hot path that is one statement.
 /// When the guards refuse, the write is tried again and the refusal explained inside one

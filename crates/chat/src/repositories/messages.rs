@@ -1,55 +1,25 @@
-//! `MessageRepository`: history pages, sending (with idempotency), soft delete and read markers.
-//!
-//! History is ordered by `seq`, which the store assigns in commit order, so cursors never skip or
-//! repeat a message however many share a timestamp. A page is one range scan of the
-//! `(room_id, seq)` index.
+//! `MessageRepository`: one message: sending (with idempotency and replies), reading and soft
+//! delete. Pages of history are `HistoryRepository`'s.
 
-use super::guards::{guarded_write, is_admin, is_member, room_is_live};
+use super::guards::{guarded_write, is_admin, is_member, is_message_of, room_is_live};
 use super::memberships::RoomUserRepository;
 use super::{now_sql, Guarded};
-use crate::access::{message_delete_refusal, require_member, send_refusal, ReaderAccess, Refusal};
+use crate::access::{message_delete_refusal, send_refusal, Refusal};
 use crate::auth::Caller;
 use crate::db::{Database, DbError, FromRow, Row};
 use crate::ids::{MessageId, RoomId, UserId};
-use crate::messages::{Attachment, Message, NewMessage, PageStart};
+use crate::messages::{Attachment, Message, NewMessage, Reaction};
 
 /// Message columns. A deleted message keeps its content in the store for audit; its `FromRow`
 /// decodes the tombstone and never serves them.
 macro_rules! message_columns {
     () => {
         "m.seq, m.id, m.room_id, m.author_id, m.author_name, m.kind, m.content, m.attachment_url, \
-         m.attachment_name, m.attachment_mime_type, m.attachment_size, m.created_at, m.deleted_at"
+         m.attachment_name, m.attachment_mime_type, m.attachment_size, m.created_at, m.deleted_at, \
+         m.edited_at, m.reply_to, m.reply_count, m.reactions"
     };
 }
-
-/// A reader's page in one flat statement: the reader's standing in the live room `?1` (`?2` the
-/// reader) and, for a member only, up to `?4` messages past the bound `?3` in the order `$order`.
-/// One row per message, or one row with only the standing; no row: no such live room. Rooms,
-/// memberships and invitations are one-row look-ups by primary key, so the messages come
-/// straight off the `(room_id, seq)` index in order and the `LIMIT` stops the scan. Kept this
-/// simple on purpose: Spin prepares every statement anew (and under WASIp2 opens a fresh
-/// connection per request), so parsing and planning are most of what a request costs the store.
-macro_rules! reader_page {
-    ($range:literal, $order:literal) => {
-        concat!(
-            "SELECT r.is_private, me.role AS caller_role, me.last_read_seq, \
-               inv.user_id IS NOT NULL AS caller_invited, ",
-            message_columns!(),
-            " FROM rooms r \
-             LEFT JOIN memberships me ON me.room_id = r.id AND me.user_id = ?2 \
-             LEFT JOIN invitations inv ON inv.room_id = r.id AND inv.user_id = ?2 \
-             LEFT JOIN messages m ON me.user_id IS NOT NULL AND m.room_id = r.id AND ",
-            $range,
-            " WHERE r.id = ?1 AND r.deleted_at IS NULL ORDER BY m.seq ",
-            $order,
-            " LIMIT ?4"
-        )
-    };
-}
-
-const OLDER_PAGE: &str = reader_page!("m.seq < ?3", "DESC");
-
-const NEWER_PAGE: &str = reader_page!("m.seq > ?3", "ASC");
+pub(crate) use message_columns;
 
 const FIND_MESSAGE: &str =
     concat!("SELECT ", message_columns!(), " FROM messages m WHERE m.room_id = ?1 AND m.id = ?2");
@@ -61,19 +31,22 @@ macro_rules! key_expiry {
     };
 }
 
-/// Sends only while the author is a member of the live room, and, with an Idempotency-Key
-/// (`?11`, digest `?12`), only when no live claim of that key exists: the guards are in the
-/// statement, and the trigger `messages_claim_idempotency_key` claims the key in it too.
+/// Sends only while the author is a member of the live room, answering (`?13`) a message of the
+/// room, and, with an Idempotency-Key (`?11`, digest `?12`), only when no live claim of that key
+/// exists: the guards are in the statement, and the trigger `messages_claim_idempotency_key`
+/// claims the key in it too (migration 0004's triggers index it and count the reply).
 const INSERT_MESSAGE: &str = concat!(
     "INSERT INTO messages (id, room_id, author_id, author_name, kind, content, attachment_url, attachment_name, \
-       attachment_mime_type, attachment_size, created_at, idempotency_key, request_hash) \
+       attachment_mime_type, attachment_size, created_at, idempotency_key, request_hash, reply_to, content_key) \
      SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ",
     now_sql!(),
-    ", ?11, ?12 WHERE ",
+    ", ?11, ?12, ?13, ?14 WHERE ",
     room_is_live!("?2"),
     " AND ",
     is_member!("?2", "?3"),
-    " AND (?11 IS NULL OR NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.user_id = ?3 AND k.room_id = ?2 \
+    " AND (?13 IS NULL OR ",
+    is_message_of!("?2", "?13"),
+    ") AND (?11 IS NULL OR NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.user_id = ?3 AND k.room_id = ?2 \
        AND k.idempotency_key = ?11 AND k.created_at >= ",
     key_expiry!(),
     ")) RETURNING seq, created_at"
@@ -107,20 +80,6 @@ const SOFT_DELETE: &str = concat!(
     ") RETURNING id"
 );
 
-/// Moves a member's read marker forward, never back.
-const MARK_AS_READ: &str =
-    "UPDATE memberships SET last_read_seq = ?3 WHERE room_id = ?1 AND user_id = ?2 AND last_read_seq < ?3";
-
-/// A page of history, oldest first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MessagePage {
-    pub messages: Vec<Message>,
-    /// More exist in the direction travelled (older for newest/before, newer for after).
-    pub has_more: bool,
-    /// Something older than the first message of the page exists.
-    pub has_older: bool,
-}
-
 /// What a send did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendOutcome {
@@ -137,41 +96,6 @@ pub struct MessageRepository<'a> {
 impl<'a> MessageRepository<'a> {
     pub fn new(db: &'a dyn Database) -> Self {
         MessageRepository { db }
-    }
-
-    /// A member reads a page of `room`'s history (404, 403 `NOT_MEMBER` otherwise): standing
-    /// and page are one statement, a single indexed range scan of `limit + 1` rows. A page that
-    /// reaches past the reader's marker moves it to the page's newest message; polls of history
-    /// already read write nothing.
-    pub fn read_page(&self, room: RoomId, reader: UserId, start: PageStart, limit: u32) -> Guarded<MessagePage> {
-        let (sql, bound, newest_first) = match start {
-            PageStart::Newest => (OLDER_PAGE, i64::MAX, true),
-            PageStart::Before(seq) => (OLDER_PAGE, seq, true),
-            PageStart::After(seq) => (NEWER_PAGE, seq, false),
-        };
-        let rows = self.db.execute(
-            sql,
-            &[room.to_string().into(), reader.to_string().into(), bound.into(), (i64::from(limit) + 1).into()],
-        )?;
-        let access = match require_member(rows.decode_first::<ReaderAccess>()?) {
-            Ok(access) => access,
-            Err(refusal) => return Ok(Err(refusal)),
-        };
-        let mut messages: Vec<Message> = rows.decode_joined("seq")?;
-        let has_more = messages.len() > limit as usize;
-        messages.truncate(limit as usize);
-        // Older pages come newest first (to keep the `limit` nearest the bound); then oldest first.
-        if newest_first {
-            messages.reverse();
-        }
-        // An `after` page starts past a message it was given the cursor of, so something older
-        // exists whenever it has messages; older pages have more older ones exactly when the
-        // `limit + 1`th row came back.
-        let has_older = if newest_first { has_more } else { !messages.is_empty() };
-        if let Some(newest) = messages.last().filter(|m| access.last_read_seq.is_none_or(|read| m.seq > read)) {
-            self.mark_as_read(room, reader, newest.seq)?;
-        }
-        Ok(Ok(MessagePage { messages, has_more, has_older }))
     }
 
     pub fn find(&self, room: RoomId, id: MessageId) -> Result<Option<Message>, DbError> {
@@ -192,7 +116,15 @@ impl<'a> MessageRepository<'a> {
         message: &NewMessage,
         idempotency_key: Option<&str>,
     ) -> Guarded<SendOutcome> {
-        let explain = |db: &dyn Database| Ok(send_refusal(RoomUserRepository::new(db).access(room, author.user_id)?));
+        let explain = |db: &dyn Database| {
+            let refusal = send_refusal(RoomUserRepository::new(db).access(room, author.user_id)?);
+            match message.reply_to() {
+                Some(target) if refusal.is_none() && MessageRepository::new(db).find(room, target)?.is_none() => {
+                    Ok(Some(Refusal::UnknownReplyTarget))
+                }
+                _ => Ok(refusal),
+            }
+        };
         let Some(key) = idempotency_key else {
             let insert = |db: &dyn Database| MessageRepository::new(db).insert(room, author, message, None);
             return Ok(guarded_write(self.db, insert, explain)?.map(SendOutcome::Created));
@@ -242,6 +174,8 @@ impl<'a> MessageRepository<'a> {
                 attachment.map(|a| a.size).into(),
                 key.map(|(key, _)| key).into(),
                 key.map(|(_, digest)| digest).into(),
+                message.reply_to().map(|id| id.to_string()).into(),
+                message.content_key().into(),
             ],
         )?;
         let Some(row) = rows.first() else {
@@ -258,6 +192,10 @@ impl<'a> MessageRepository<'a> {
             created_at: row.get("created_at")?,
             deleted: false,
             deleted_at: None,
+            edited_at: None,
+            reply_to: message.reply_to(),
+            reply_count: 0,
+            reactions: Vec::new(),
             seq: row.get("seq")?,
         }))
     }
@@ -275,27 +213,9 @@ impl<'a> MessageRepository<'a> {
         };
         guarded_write(self.db, delete, explain)
     }
-
-    /// Moves `user`'s read marker in `room` forward to `seq` (never backwards).
-    fn mark_as_read(&self, room: RoomId, user: UserId, seq: i64) -> Result<(), DbError> {
-        self.db.execute(MARK_AS_READ, &[room.to_string().into(), user.to_string().into(), seq.into()])?;
-        Ok(())
-    }
 }
 
 /// Reads [`message_columns!`]; a deleted message decodes to its tombstone.
-impl FromRow for ReaderAccess {
-    fn from_row(row: Row<'_>) -> Result<Self, DbError> {
-        let role: Option<crate::rooms::Role> = row.get("caller_role")?;
-        Ok(ReaderAccess {
-            is_private: row.get("is_private")?,
-            role,
-            invited: row.get("caller_invited")?,
-            last_read_seq: if role.is_some() { row.get("last_read_seq")? } else { None },
-        })
-    }
-}
-
 impl FromRow for Message {
     fn from_row(row: Row<'_>) -> Result<Self, DbError> {
         let deleted_at: Option<String> = row.get("deleted_at")?;
@@ -319,7 +239,16 @@ impl FromRow for Message {
             attachment,
             created_at: row.get("created_at")?,
             deleted: deleted_at.is_some(),
+            edited_at: row.get("edited_at")?,
+            reply_to: row.get("reply_to")?,
+            reply_count: row.get("reply_count")?,
+            reactions: if deleted_at.is_none() { reactions(row.get("reactions")?)? } else { Vec::new() },
             deleted_at,
         })
     }
+}
+
+/// The `reactions` column: the JSON its triggers keep.
+fn reactions(json: &str) -> Result<Vec<Reaction>, DbError> {
+    serde_json::from_str(json).map_err(|e| DbError::Decode(format!("reactions: {e}")))
 }

@@ -4,10 +4,13 @@
 //! `Result<Result<T, Refusal>, DbError>`: the store failed, or the write was refused (and why),
 //! worked out in the same statement or transaction (`guards`).
 
+pub mod edits;
 mod guards;
+pub mod history;
 pub mod invitations;
 pub mod memberships;
 pub mod messages;
+pub mod reactions;
 pub mod rooms;
 
 /// The store's clock as the contract's timestamp format (RFC 3339 UTC with milliseconds).

@@ -13,19 +13,25 @@ use crate::access::Refusal;
 use crate::auth::Caller;
 use crate::db::testing::MemoryDatabase;
 use crate::db::{Database, DbError, Rows, SqlValue};
+use crate::edits::Edit;
+use crate::history::{MessagePageRequest, PageStart, SearchText};
 use crate::ids::UserId;
-use crate::messages::{NewMessage, PageStart};
+use crate::messages::NewMessage;
 use crate::migrations::ensure_current;
 use crate::pagination::PageRequest;
+use crate::reactions::Emoji;
+use crate::repositories::edits::EditRepository;
+use crate::repositories::history::HistoryRepository;
 use crate::repositories::invitations::{InvitationRepository, InviteOutcome};
 use crate::repositories::memberships::{JoinOutcome, RoomUserRepository};
 use crate::repositories::messages::{MessageRepository, SendOutcome};
+use crate::repositories::reactions::ReactionRepository;
 use crate::repositories::rooms::RoomRepository;
 use crate::repositories::Guarded;
 use crate::request::Query;
 use crate::rooms::{NewRoom, Role, RoomChanges, RoomFilter};
 
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 14] = [
     "rooms",
     "memberships",
     "invitations",
@@ -35,6 +41,11 @@ const TABLES: [&str; 9] = [
     "room_search",
     "room_search_grams",
     "room_search_positions",
+    "message_edits",
+    "message_reactions",
+    "message_reaction_counts",
+    "message_search_rooms",
+    "message_search",
 ];
 
 /// The store, recording every statement run on it with its parameters.
@@ -137,6 +148,8 @@ fn every_repository_statement_uses_an_index_for_its_filter() {
     assert!(distinct.len() >= 27, "only {} distinct statements were recorded", distinct.len());
     let searches = distinct.iter().filter(|(sql, _)| sql.contains("room_search")).count();
     assert_eq!(searches, 2, "a search by trigrams and one by grams");
+    let message_searches = distinct.iter().filter(|(sql, _)| sql.contains("message_search MATCH")).count();
+    assert_eq!(message_searches, 2, "a history search by trigrams, older and newer pages");
     let failures: Vec<String> = distinct
         .iter()
         .filter_map(|(sql, params)| {
@@ -144,7 +157,8 @@ fn every_repository_statement_uses_an_index_for_its_filter() {
             let names = names_of_tables(sql);
             let scans = details.iter().any(|detail| reads_a_whole_table(detail, &names));
             let unindexed_search = sql.contains("room_search") && !searches_the_index(sql, &details, &names);
-            (scans || unindexed_search).then(|| format!("{sql}\n    {}", details.join("\n    ")))
+            let unranged_search = sql.contains("message_search MATCH") && !searches_the_rooms_range(&details);
+            (scans || unindexed_search || unranged_search).then(|| format!("{sql}\n    {}", details.join("\n    ")))
         })
         .collect();
     assert!(failures.is_empty(), "{} statements read a whole table:\n\n{}", failures.len(), failures.join("\n\n"));
@@ -239,6 +253,12 @@ fn searches_the_index(sql: &str, details: &[String], table_names: &[&str]) -> bo
     details.iter().any(|detail| detail.starts_with(index)) && !walks
 }
 
+/// A message search reads the trigram index within its room's rowid range (both bounds passed
+/// to FTS5: `><`), in the page's order, so it never reads other rooms' matches.
+fn searches_the_rooms_range(details: &[String]) -> bool {
+    details.iter().any(|detail| detail.starts_with("SCAN s VIRTUAL TABLE INDEX") && detail.ends_with(":M1><"))
+}
+
 /// The names a plan of `sql` may give the schema's tables: the tables and every alias `sql` gives
 /// one (`FROM rooms r`, `JOIN memberships AS me`). Any other scanned name is a derived table
 /// (`(SELECT ...) t`), a subquery or a constant row: rows already filtered, not a table. Words
@@ -322,13 +342,47 @@ fn call_every_repository_method(db: &dyn Database) {
     assert_eq!(refused(conflict), Refusal::IdempotencyConflict);
     assert_eq!(refused(messages.create(lobby, &eve, &hello, None)), Refusal::NotMember);
     assert_eq!(refused(messages.create(lobby, &eve, &hello, Some("key-2"))), Refusal::NotMember);
-    let newest = done(messages.read_page(lobby, ada.user_id, PageStart::Newest, 1));
+    let history = HistoryRepository::new(db);
+    let filtered = |start, search: Option<&str>, reply_to| MessagePageRequest {
+        start,
+        limit: 10,
+        search: search.map(|text| SearchText::parse(text).expect("a search")),
+        reply_to,
+    };
+    let newest = done(history.read_page(lobby, ada.user_id, &MessagePageRequest::newest(1)));
     assert!(newest.has_older);
-    done(messages.read_page(lobby, ada.user_id, PageStart::Before(newest.messages[0].seq), 10));
-    assert_eq!(done(messages.read_page(lobby, ada.user_id, PageStart::After(first.seq), 10)).messages.len(), 1);
+    for start in [PageStart::Before(newest.messages[0].seq), PageStart::After(first.seq)] {
+        for (search, reply_to) in [(None, Some(first.id)), (Some("ll"), None), (Some("hello"), Some(first.id))] {
+            done(history.read_page(lobby, ada.user_id, &filtered(start, search, reply_to)));
+        }
+    }
+    assert_eq!(
+        done(history.read_page(lobby, ada.user_id, &filtered(PageStart::After(first.seq), None, None))).messages.len(),
+        1
+    );
+    let found = done(history.read_page(lobby, ada.user_id, &filtered(PageStart::Newest, Some("HELLO"), None)));
+    assert_eq!(found.messages.len(), 2, "the two hellos sent (the third send replayed the second)");
+    let (edits, reactions) = (EditRepository::new(db), ReactionRepository::new(db));
+    let edit = |content: serde_json::Value| {
+        Edit::parse(serde_json::from_value(json!({ "content": content })).unwrap()).unwrap()
+    };
+    done(edits.edit(lobby, first.id, ada.user_id, &edit(json!("hello again"))));
+    done(edits.edit(lobby, first.id, ada.user_id, &edit(json!("hello again"))));
+    assert_eq!(refused(edits.edit(lobby, first.id, ada.user_id, &edit(json!(" ")))), Refusal::EmptyTextContent);
+    assert_eq!(refused(edits.edit(lobby, first.id, bob.user_id, &edit(json!("mine?")))), Refusal::Forbidden);
+    assert_eq!(done(edits.earlier_versions(lobby, first.id, ada.user_id, page)).1, 1);
+    assert_eq!(refused(edits.earlier_versions(lobby, first.id, eve.user_id, page)), Refusal::NotMember);
+    let thumbs = Emoji::parse("%F0%9F%91%8D").unwrap();
+    assert_eq!(done(reactions.add(lobby, first.id, ada.user_id, &thumbs)).reactions.len(), 1);
+    assert_eq!(done(reactions.add(lobby, first.id, ada.user_id, &thumbs)).reactions[0].count, 1);
+    assert_eq!(refused(reactions.add(lobby, first.id, eve.user_id, &thumbs)), Refusal::NotMember);
+    done(reactions.remove(lobby, first.id, ada.user_id, &thumbs));
+    done(reactions.remove(lobby, first.id, ada.user_id, &thumbs));
     assert!(messages.find(lobby, first.id).unwrap().is_some());
     assert_eq!(refused(messages.soft_delete(lobby, first.id, eve.user_id)), Refusal::Forbidden);
     done(messages.soft_delete(lobby, first.id, ada.user_id));
+    assert_eq!(refused(reactions.add(lobby, first.id, ada.user_id, &thumbs)), Refusal::MessageDeleted);
+    assert_eq!(refused(edits.edit(lobby, first.id, ada.user_id, &edit(json!("back")))), Refusal::MessageDeleted);
 
     assert_eq!(refused(members.leave(lobby, eve.user_id)), Refusal::LeavingWithoutMembership);
     done(members.leave(lobby, bob.user_id));

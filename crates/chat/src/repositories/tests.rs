@@ -4,10 +4,12 @@ use crate::access::Refusal;
 use crate::auth::Caller;
 use crate::db::testing::MemoryDatabase;
 use crate::db::Database;
+use crate::history::{MessagePageRequest, PageStart};
 use crate::ids::{RoomId, UserId};
-use crate::messages::{NewMessage, PageStart};
+use crate::messages::NewMessage;
 use crate::migrations::ensure_current;
 use crate::pagination::PageRequest;
+use crate::repositories::history::HistoryRepository;
 use crate::repositories::memberships::{JoinOutcome, RoomUserRepository};
 use crate::repositories::messages::{MessageRepository, SendOutcome};
 use crate::repositories::rooms::RoomRepository;
@@ -107,11 +109,19 @@ fn history_pages_follow_the_store_sequence() {
         let message = text_message(&format!("m{i}"));
         assert!(matches!(messages.create(id, &ada, &message, None), Ok(Ok(SendOutcome::Created(_)))));
     }
-    let newest = messages.read_page(id, ada.user_id, PageStart::Newest, 2).unwrap().unwrap();
+    let newest =
+        HistoryRepository::new(&db).read_page(id, ada.user_id, &MessagePageRequest::newest(2)).unwrap().unwrap();
     let contents: Vec<_> = newest.messages.iter().map(|m| m.content.clone().unwrap()).collect();
     assert_eq!(contents, ["m3", "m4"]);
     assert!(newest.has_more && newest.has_older);
-    let older = messages.read_page(id, ada.user_id, PageStart::Before(newest.messages[0].seq), 10).unwrap().unwrap();
+    let older = HistoryRepository::new(&db)
+        .read_page(
+            id,
+            ada.user_id,
+            &MessagePageRequest { start: PageStart::Before(newest.messages[0].seq), ..MessagePageRequest::newest(10) },
+        )
+        .unwrap()
+        .unwrap();
     assert_eq!(older.messages.len(), 3);
     assert!(!older.has_more && !older.has_older);
 }
