@@ -12,8 +12,8 @@ ALTER TABLE messages ADD COLUMN reply_to TEXT;
 -- How many live replies answer this message.
 ALTER TABLE messages ADD COLUMN reply_count INTEGER NOT NULL DEFAULT 0;
 
--- The reactions as served, `[{"emoji", "count"}]` sorted by count desc then emoji (UTF-8 bytes
--- compare in code point order), rebuilt from message_reaction_counts by its triggers.
+-- The reactions, `[{"emoji", "count"}]`, rebuilt from message_reaction_counts by its triggers
+-- (the app serves them sorted: libSQL's parser refuses an aggregate's ORDER BY).
 ALTER TABLE messages ADD COLUMN reactions TEXT NOT NULL DEFAULT '[]';
 
 -- The content folded as room names are (text::fold_case), for search; NULL without content.
@@ -57,7 +57,7 @@ BEGIN
     INSERT INTO message_reaction_counts (message_seq, emoji, count) VALUES (NEW.message_seq, NEW.emoji, 1)
     ON CONFLICT (message_seq, emoji) DO UPDATE SET count = count + 1;
     UPDATE messages SET reactions = (
-        SELECT json_group_array(json_object('emoji', emoji, 'count', count) ORDER BY count DESC, emoji)
+        SELECT json_group_array(json_object('emoji', emoji, 'count', count))
         FROM message_reaction_counts WHERE message_seq = NEW.message_seq)
     WHERE seq = NEW.message_seq;
 END;
@@ -67,7 +67,7 @@ BEGIN
     UPDATE message_reaction_counts SET count = count - 1 WHERE message_seq = OLD.message_seq AND emoji = OLD.emoji;
     DELETE FROM message_reaction_counts WHERE message_seq = OLD.message_seq AND emoji = OLD.emoji AND count = 0;
     UPDATE messages SET reactions = (
-        SELECT json_group_array(json_object('emoji', emoji, 'count', count) ORDER BY count DESC, emoji)
+        SELECT json_group_array(json_object('emoji', emoji, 'count', count))
         FROM message_reaction_counts WHERE message_seq = OLD.message_seq)
     WHERE seq = OLD.message_seq;
 END;

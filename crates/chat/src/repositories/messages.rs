@@ -248,7 +248,11 @@ impl FromRow for Message {
     }
 }
 
-/// The `reactions` column: the JSON its triggers keep.
+/// The `reactions` column (the JSON its triggers keep), sorted as the contract serves them: by
+/// count desc, then emoji by code point (the byte order of UTF-8).
 fn reactions(json: &str) -> Result<Vec<Reaction>, DbError> {
-    serde_json::from_str(json).map_err(|e| DbError::Decode(format!("reactions: {e}")))
+    let mut reactions: Vec<Reaction> =
+        serde_json::from_str(json).map_err(|e| DbError::Decode(format!("reactions: {e}")))?;
+    reactions.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.emoji.cmp(&b.emoji)));
+    Ok(reactions)
 }
