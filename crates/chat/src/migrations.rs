@@ -362,6 +362,7 @@ mod tests {
             "12, 120-129"
         );
         assert_eq!(counted("SELECT count(*) AS n FROM message_search"), 1188, "the live messages with content");
+        assert_eq!(counted("SELECT max(number) AS n FROM message_search_rooms"), 1, "one room, one number");
     }
 
     #[test]

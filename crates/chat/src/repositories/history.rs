@@ -9,9 +9,10 @@
 //! - `search` of 3 characters or more: the FTS5 trigram index `message_search`, whose rowids put a
 //!   room's messages in one range in history order (migration 0004), so the search reads only its
 //!   room's matches and stops at `limit + 1`, whatever the other rooms hold;
-//! - `search` of 1 or 2 characters, which no trigram answers: the room's history, newest first,
-//!   checked with `instr` until `limit + 1` match: a cost that grows with the room's own history
-//!   only (measured in `scripts/bench`).
+//! - `search` of 1 or 2 characters, which no trigram answers: the room's live messages, newest
+//!   first, checked with `instr` on the partial index `(room_id, seq, content_key)` until
+//!   `limit + 1` match: a cost that grows with the room's own history only (measured in
+//!   `scripts/bench`).
 //!
 //! A match is always confirmed with `instr` on the folded content, so the index only narrows.
 
@@ -72,25 +73,25 @@ macro_rules! matching {
 }
 
 /// The first rowid of the room's range in `message_search` (NULL: no message of the room was
-/// ever indexed).
+/// ever indexed). A message's rowid is this plus [`LAST_SEQ`] minus its `seq`: newest first.
 macro_rules! room_base {
     () => {
         "(SELECT number << 40 FROM message_search_rooms WHERE room_id = ?1)"
     };
 }
 
-/// The matches of the FTS5 phrase `?7` in the room's range between `?3` and `?8`, confirmed by
-/// [`matching!`], the first `?4` in `$order`, as `m`.
+/// The matches of the FTS5 phrase `?7` in the room's range for `seq` between `?3` and `?8`,
+/// confirmed by [`matching!`], the first `?4` in FTS5's `$order` (`ASC`: newest first), as `m`.
 macro_rules! by_trigrams {
     ($order:literal) => {
         concat!(
-            "(SELECT hit.* FROM message_search s JOIN messages hit ON hit.seq = s.rowid - ",
+            "(SELECT hit.* FROM message_search s JOIN messages hit ON hit.seq = 1099511627775 - (s.rowid - ",
             room_base!(),
-            " WHERE message_search MATCH ?7 AND s.rowid > ",
+            ") WHERE message_search MATCH ?7 AND s.rowid > ",
             room_base!(),
-            " + ?3 AND s.rowid < ",
+            " + 1099511627775 - ?8 AND s.rowid < ",
             room_base!(),
-            " + ?8 AND hit.room_id = ?1 ",
+            " + 1099511627775 - ?3 AND hit.room_id = ?1 ",
             matching!("hit"),
             " ORDER BY s.rowid ",
             $order,
@@ -103,18 +104,21 @@ const OLDER: [&str; 4] = [
     reader_page!(in_range!(""), "DESC"),
     reader_page!(in_range!("AND m.reply_to = ?5"), "DESC"),
     reader_page!(in_range!(matching!("m")), "DESC"),
-    reader_page!(by_trigrams!("DESC"), "DESC"),
+    reader_page!(by_trigrams!("ASC"), "DESC"),
 ];
 
 const NEWER: [&str; 4] = [
     reader_page!(in_range!(""), "ASC"),
     reader_page!(in_range!("AND m.reply_to = ?5"), "ASC"),
     reader_page!(in_range!(matching!("m")), "ASC"),
-    reader_page!(by_trigrams!("ASC"), "ASC"),
+    reader_page!(by_trigrams!("DESC"), "ASC"),
 ];
 
-/// Past every `seq` (they stay below 2^40: see migration 0004).
-const END_OF_HISTORY: i64 = 1 << 40;
+/// The largest `seq` the search index can hold (migration 0004): `1099511627775` in its SQL.
+const LAST_SEQ: i64 = (1 << 40) - 1;
+
+/// Past every `seq`.
+const END_OF_HISTORY: i64 = LAST_SEQ + 1;
 
 /// Moves a member's read marker forward, never back.
 const MARK_AS_READ: &str =
@@ -224,5 +228,19 @@ impl FromRow for ReaderAccess {
             invited: row.get("caller_invited")?,
             last_read_seq: if role.is_some() { row.get("last_read_seq")? } else { None },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_search_statements_and_migration_0004_agree_on_the_last_seq() {
+        let literal = LAST_SEQ.to_string();
+        assert_eq!(literal, "1099511627775");
+        assert!(OLDER[3].contains(&literal) && NEWER[3].contains(&literal));
+        let migration = include_str!("../../../../migrations/0004_messages_v1_2.sql");
+        assert_eq!(migration.matches(&format!("{literal} - ")).count(), 3, "the two inserts and the delete");
     }
 }

@@ -158,7 +158,10 @@ fn every_repository_statement_uses_an_index_for_its_filter() {
             let scans = details.iter().any(|detail| reads_a_whole_table(detail, &names));
             let unindexed_search = sql.contains("room_search") && !searches_the_index(sql, &details, &names);
             let unranged_search = sql.contains("message_search MATCH") && !searches_the_rooms_range(&details);
-            (scans || unindexed_search || unranged_search).then(|| format!("{sql}\n    {}", details.join("\n    ")))
+            let short_search_on_rows = sql.contains("instr(m.content_key")
+                && !details.iter().any(|detail| detail.contains("USING INDEX messages_room_live_text"));
+            (scans || unindexed_search || unranged_search || short_search_on_rows)
+                .then(|| format!("{sql}\n    {}", details.join("\n    ")))
         })
         .collect();
     assert!(failures.is_empty(), "{} statements read a whole table:\n\n{}", failures.len(), failures.join("\n\n"));
