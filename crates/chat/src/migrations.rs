@@ -242,14 +242,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn version_2_counts_the_members_and_public_rooms_a_version_1_store_already_has() {
+    /// A store migrated by the first `version` migrations only, as an older build left it.
+    fn store_at_version(version: usize) -> MemoryDatabase {
         let db = MemoryDatabase::new();
         db.execute(CREATE_SCHEMA_MIGRATIONS, &[]).unwrap();
-        for statement in split_statements(MIGRATIONS[0].sql) {
-            db.execute(statement, &[]).unwrap();
+        for migration in &MIGRATIONS[..version] {
+            for statement in split_statements(migration.sql) {
+                db.execute(statement, &[]).unwrap();
+            }
+            db.execute(INSERT_VERSION, &[SqlValue::Integer(migration.version), migration.name.into()]).unwrap();
         }
-        db.execute(INSERT_VERSION, &[SqlValue::Integer(1), "0001_init".into()]).unwrap();
+        db
+    }
+
+    #[test]
+    fn version_2_counts_the_members_and_public_rooms_a_version_1_store_already_has() {
+        let db = store_at_version(1);
         let room = |id: &str, private: i64, deleted: Option<&str>| {
             db.execute(
                 "INSERT INTO rooms (id, name, name_key, is_private, created_by, created_at, updated_at, deleted_at) \
@@ -276,14 +284,7 @@ mod tests {
 
     #[test]
     fn version_3_indexes_for_search_the_live_rooms_a_version_2_store_already_has() {
-        let db = MemoryDatabase::new();
-        db.execute(CREATE_SCHEMA_MIGRATIONS, &[]).unwrap();
-        for migration in &MIGRATIONS[..2] {
-            for statement in split_statements(migration.sql) {
-                db.execute(statement, &[]).unwrap();
-            }
-            db.execute(INSERT_VERSION, &[SqlValue::Integer(migration.version), migration.name.into()]).unwrap();
-        }
+        let db = store_at_version(2);
         let room = |id: &str, name_key: &str, description_key: Option<&str>, deleted: Option<&str>| {
             db.execute(
                 "INSERT INTO rooms (id, name, name_key, description_key, created_by, created_at, updated_at, deleted_at) \
@@ -323,14 +324,7 @@ mod tests {
 
     #[test]
     fn version_4_folds_and_indexes_the_live_messages_a_version_3_store_already_has() {
-        let db = MemoryDatabase::new();
-        db.execute(CREATE_SCHEMA_MIGRATIONS, &[]).unwrap();
-        for migration in &MIGRATIONS[..3] {
-            for statement in split_statements(migration.sql) {
-                db.execute(statement, &[]).unwrap();
-            }
-            db.execute(INSERT_VERSION, &[SqlValue::Integer(migration.version), migration.name.into()]).unwrap();
-        }
+        let db = store_at_version(3);
         db.execute(
             "INSERT INTO rooms (id, name, name_key, created_by, created_at, updated_at) VALUES ('r', 'R', 'r', 'u', 't', 't')",
             &[],
