@@ -1,19 +1,21 @@
-//! Messages: cursor-paged history (with auto-read, ETags, `replyTo` and `search`), send (with
-//! idempotency and replies), get one, edit (with its earlier versions), reactions, soft delete.
-//! Each handler parses, calls a repository and answers.
+//! Messages: cursor-paged history (with auto-read, ETags, `replyTo`, `search` and long-polls),
+//! the change feed, send (with idempotency and replies), get one, edit (with its earlier
+//! versions), reactions, soft delete. Each handler parses, calls a repository and answers.
 
 use chat::access::require_member;
+use chat::changes::ChangeFeedRequest;
 use chat::edits::Edit;
 use chat::history::{MessagePageRequest, PageStart};
 use chat::http::{delete, get, patch_json, post_json, put, ApiRequest, Routes};
 use chat::messages::{parse_idempotency_key, NewMessage};
 use chat::pagination::PageRequest;
+use chat::repositories::changes::ChangeFeedRepository;
 use chat::repositories::edits::EditRepository;
 use chat::repositories::history::HistoryRepository;
 use chat::repositories::memberships::RoomUserRepository;
 use chat::repositories::messages::{MessageRepository, SendOutcome};
 use chat::repositories::reactions::ReactionRepository;
-use chat::response::CursorPagination;
+use chat::response::{ChangePagination, CursorPagination};
 use chat::{ApiError, Refusal, Reply};
 
 chat::component!(routes);
@@ -27,6 +29,7 @@ fn routes() -> Routes {
         )
         .route("/api/rooms/:id/messages/:messageId/edits", &[get(list_edits)])
         .route("/api/rooms/:id/messages/:messageId/reactions/:emoji", &[put(add_reaction), delete(remove_reaction)])
+        .route("/api/rooms/:id/changes", &[get(list_changes)])
 }
 
 fn list_messages(api: &ApiRequest) -> Result<Reply, ApiError> {
@@ -44,7 +47,23 @@ fn list_messages(api: &ApiRequest) -> Result<Reply, ApiError> {
         prev_cursor: page.messages.first().filter(|_| page.has_older).map(|m| cursors.encode(room, m.seq)),
         next_cursor: page.messages.last().map(|m| cursors.encode(room, m.seq)).or(sent_after),
     };
-    Ok(Reply::list(page.messages, pagination).with_etag(api.header("if-none-match")))
+    let nothing_new = page.messages.is_empty();
+    let reply = Reply::list(page.messages, pagination).with_etag(api.header("if-none-match"));
+    Ok(api.unless_nothing_new(request.wait, nothing_new, reply))
+}
+
+fn list_changes(api: &ApiRequest) -> Result<Reply, ApiError> {
+    let room = api.room_id()?;
+    let request = ChangeFeedRequest::from_query(&api.query(), room, api.cursors())?;
+    let page = ChangeFeedRepository::new(api.db()?).read(room, api.caller.user_id, &request)??;
+    let pagination = ChangePagination {
+        limit: request.limit,
+        has_more: page.has_more,
+        next_token: api.cursors().encode_token(room, page.next_position),
+    };
+    let nothing_new = page.messages.is_empty();
+    let reply = Reply::list(page.messages, pagination).with_etag(api.header("if-none-match"));
+    Ok(api.unless_nothing_new(request.wait, nothing_new && request.since.is_some(), reply))
 }
 
 fn send_message(api: &ApiRequest) -> Result<Reply, ApiError> {

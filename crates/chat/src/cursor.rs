@@ -5,6 +5,9 @@
 //! cursor (ETags stay stable); and a malformed, altered or foreign cursor (another room, another
 //! secret) fails to open and is refused with 400 instead of being trusted.
 //!
+//! Change-feed tokens (`GET .../changes`) are sealed the same way with a second associated datum,
+//! so a history cursor never opens as a token, nor a token as a cursor.
+//!
 //! The key is derived from `jwt_secret`: rotating the secret invalidates outstanding cursors.
 
 use aes_siv::siv::Aes128Siv;
@@ -44,7 +47,30 @@ impl CursorCodec {
 
     /// The cursor of position `seq` in `room`.
     pub fn encode(&self, room: RoomId, seq: i64) -> String {
-        let sealed = self.cipher().encrypt([room.0.as_bytes()], &seq.to_be_bytes());
+        self.seal(room, Position::History, seq)
+    }
+
+    /// The position a cursor names; 400 `VALIDATION_ERROR` on `field` unless this API issued it
+    /// for `room`.
+    pub fn decode(&self, room: RoomId, cursor: &str, field: &str) -> Result<i64, ApiError> {
+        self.open(room, Position::History, cursor)
+            .ok_or_else(|| ApiError::invalid(field, "is not a cursor issued for this room"))
+    }
+
+    /// The change-feed token of change position `change_seq` in `room`.
+    pub fn encode_token(&self, room: RoomId, change_seq: i64) -> String {
+        self.seal(room, Position::Change, change_seq)
+    }
+
+    /// The change position a token names; 400 `VALIDATION_ERROR` on `field` unless this API issued
+    /// it as a token for `room`.
+    pub fn decode_token(&self, room: RoomId, token: &str, field: &str) -> Result<i64, ApiError> {
+        self.open(room, Position::Change, token)
+            .ok_or_else(|| ApiError::invalid(field, "is not a token issued for this room"))
+    }
+
+    fn seal(&self, room: RoomId, kind: Position, position: i64) -> String {
+        let sealed = self.cipher().encrypt(kind.associated_data(&room).as_slice(), &position.to_be_bytes());
         let mut bytes = Vec::with_capacity(CURSOR_BYTES);
         bytes.push(VERSION);
         // Sealing 8 bytes cannot fail (SIV refuses only more than 126 associated data items).
@@ -52,16 +78,31 @@ impl CursorCodec {
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    /// The position a cursor names; 400 `VALIDATION_ERROR` on `field` unless this API issued it
-    /// for `room`.
-    pub fn decode(&self, room: RoomId, cursor: &str, field: &str) -> Result<i64, ApiError> {
-        let invalid = || ApiError::invalid(field, "is not a cursor issued for this room");
-        let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    fn open(&self, room: RoomId, kind: Position, sealed: &str) -> Option<i64> {
+        let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
         if bytes.len() != CURSOR_BYTES || bytes[0] != VERSION {
-            return Err(invalid());
+            return None;
         }
-        let position = self.cipher().decrypt([room.0.as_bytes()], &bytes[1..]).map_err(|_| invalid())?;
-        Ok(i64::from_be_bytes(position.try_into().map_err(|_| invalid())?))
+        let position = self.cipher().decrypt(kind.associated_data(&room).as_slice(), &bytes[1..]).ok()?;
+        Some(i64::from_be_bytes(position.try_into().ok()?))
+    }
+}
+
+/// What a sealed position counts: messages in history order, or a room's changes.
+#[derive(Clone, Copy)]
+enum Position {
+    History,
+    Change,
+}
+
+impl Position {
+    /// The room, and for a token a second item (history cursors keep the room alone, as before
+    /// tokens existed, so cursors issued then still open).
+    fn associated_data(self, room: &RoomId) -> Vec<&[u8]> {
+        match self {
+            Position::History => vec![room.0.as_bytes()],
+            Position::Change => vec![room.0.as_bytes(), b"changes"],
+        }
     }
 }
 
@@ -114,5 +155,16 @@ mod tests {
         old.extend_from_slice(&42i64.to_be_bytes());
         old.extend_from_slice(&[0u8; 16]);
         assert!(codec.decode(RoomId::new_random(), &URL_SAFE_NO_PAD.encode(old), "after").is_err());
+    }
+
+    #[test]
+    fn a_token_is_not_a_cursor_nor_a_cursor_a_token() {
+        let codec = CursorCodec::new(b"0123456789abcdef0123456789abcdef");
+        let room = RoomId::new_random();
+        let token = codec.encode_token(room, 9);
+        assert_eq!(codec.decode_token(room, &token, "since").unwrap(), 9);
+        assert!(codec.decode(room, &token, "after").is_err());
+        assert!(codec.decode_token(room, &codec.encode(room, 9), "since").is_err());
+        assert!(codec.decode_token(RoomId::new_random(), &token, "since").is_err());
     }
 }

@@ -3,6 +3,7 @@
 use crate::cursor::CursorCodec;
 use crate::error::ApiError;
 use crate::ids::{MessageId, RoomId};
+use crate::long_poll::Wait;
 use crate::request::Query;
 use crate::text;
 
@@ -30,6 +31,8 @@ pub struct MessagePageRequest {
     pub search: Option<SearchText>,
     /// `replyTo`: the replies of this message.
     pub reply_to: Option<MessageId>,
+    /// `wait`: a long-poll (newest and `after` pages only).
+    pub wait: Wait,
 }
 
 impl MessagePageRequest {
@@ -43,12 +46,16 @@ impl MessagePageRequest {
         };
         let search = query.get("search")?.map(SearchText::parse).transpose()?;
         let reply_to = query.get("replyTo")?.map(|id| MessageId::parse_param(id, "replyTo")).transpose()?;
-        Ok(MessagePageRequest { start, limit, search, reply_to })
+        let wait = Wait::from_query(query)?;
+        if matches!(start, PageStart::Before(_)) && wait != Wait::default() {
+            return Err(ApiError::invalid("wait", "cannot wait for older messages: give after or no cursor"));
+        }
+        Ok(MessagePageRequest { start, limit, search, reply_to, wait })
     }
 
     /// The newest `limit` messages of the whole history.
     pub fn newest(limit: u32) -> Self {
-        MessagePageRequest { start: PageStart::Newest, limit, search: None, reply_to: None }
+        MessagePageRequest { start: PageStart::Newest, limit, search: None, reply_to: None, wait: Wait::default() }
     }
 
     /// Whether the page moves the reader's read marker: every page but a search's.

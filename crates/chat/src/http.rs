@@ -20,10 +20,11 @@ use crate::cursor::CursorCodec;
 use crate::db::{Database, DbError, SpinDatabase};
 use crate::error::ApiError;
 use crate::ids::{MessageId, RoomId, UserId};
+use crate::long_poll::{Attempt, Wait};
 use crate::migrations;
 use crate::reactions::Emoji;
 use crate::request::{HttpRequest, Query};
-use crate::response::{error_response, HttpResponse, Reply};
+use crate::response::{error_response, Reply};
 
 /// An authenticated API request. The database is opened on the first [`ApiRequest::db`], so a
 /// handler that checks its path ids, query and body first touches no store for a malformed
@@ -75,7 +76,17 @@ impl ApiRequest<'_> {
         self.request.header(name)
     }
 
-    /// Issues and opens this app's message cursors.
+    /// `reply`, or, when it says nothing new (`nothing_new`, or a 304 for the request's
+    /// `If-None-Match`) and `wait` has time left, the request held: the glue asks again shortly
+    /// (see [`crate::long_poll`]).
+    pub fn unless_nothing_new(&self, wait: Wait, nothing_new: bool, reply: Reply) -> Reply {
+        if nothing_new || reply.status == 304 {
+            self.request.attempts.hold(wait);
+        }
+        reply
+    }
+
+    /// Issues and opens this app's message cursors and change tokens.
     pub fn cursors(&self) -> &CursorCodec {
         &self.config.cursors
     }
@@ -156,13 +167,14 @@ impl Routes {
         route.endpoints.iter().find(|(served, _)| served == method).map(|(_, endpoint)| *endpoint)
     }
 
-    /// Answers every request (paths no route matches get the 404 envelope) with the request id,
-    /// the envelope and the browser headers, and logs it in one line. Synchronous from start to
-    /// end: see the module.
-    pub fn answer(&self, request: &HttpRequest) -> HttpResponse {
-        let started = std::time::Instant::now();
+    /// One pass of a request: answers it (paths no route matches get the 404 envelope) with the
+    /// request id, the envelope and the browser headers, and logs it in one line; or, when its
+    /// handler held it for a long-poll ([`ApiRequest::unless_nothing_new`]), says when to ask
+    /// again. Synchronous from start to end: see the module.
+    pub fn answer(&self, request: &HttpRequest) -> Attempt {
         let request_id = request.request_id();
-        crate::log::begin_request(self.component, &request_id);
+        crate::log::begin_request(self.component, request_id);
+        request.attempts.begin();
         crate::db::start_counting_statements();
         let found = self.router.best_match(request.path());
         let route = found.as_ref().map(|found| &self.routes[*found.handler()]);
@@ -183,9 +195,13 @@ impl Routes {
             },
             _ => Err(ApiError::NotFound),
         };
+        let statements = request.attempts.add_statements(crate::db::statements_sent());
+        if let (Ok(_), Some(pause)) = (&outcome, request.attempts.ask_again_in()) {
+            return Attempt::AskAgainIn(pause);
+        }
         let (mut response, error) = match outcome {
-            Ok(reply) => (reply.into_response(&request_id), None),
-            Err(error) => (error_response(&error, &request_id), error.is_server_error().then(|| error.to_string())),
+            Ok(reply) => (reply.into_response(request_id), None),
+            Err(error) => (error_response(&error, request_id), error.is_server_error().then(|| error.to_string())),
         };
         let policy = config::cors_policy().unwrap_or_default();
         browser::add_headers(&mut response, request, &policy, answer);
@@ -193,12 +209,13 @@ impl Routes {
             method: &request.method().to_string(),
             route: route.map(|route| route.pattern.as_str()),
             status: response.status,
-            duration_ms: (started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
-            statements: crate::db::statements_sent(),
+            duration_ms: (request.attempts.received().elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+            statements,
+            passes: Some(request.attempts.count()).filter(|&passes| passes > 1),
             user_id: caller.map(|caller: UserId| caller.to_string()),
             error,
         });
-        response
+        Attempt::Answered(response)
     }
 }
 

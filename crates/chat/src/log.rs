@@ -39,6 +39,9 @@ pub struct RequestLine<'a> {
     pub duration_ms: f64,
     /// Statements sent to the store while serving it.
     pub statements: u32,
+    /// How many times a long-poll's answer was read (absent when once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passes: Option<u32>,
     /// The authenticated caller, when there was one.
     pub user_id: Option<String>,
     /// A server error's detail (never sent to the client).
@@ -102,6 +105,7 @@ mod tests {
             status: 200,
             duration_ms: 1.5,
             statements: 1,
+            passes: None,
             user_id: None,
             error: None,
         };

@@ -47,6 +47,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/0004_messages_v1_2.sql"),
         then: Some(fold_message_contents),
     },
+    Migration {
+        version: 5,
+        name: "0005_change_feed",
+        sql: include_str!("../../../migrations/0005_change_feed.sql"),
+        then: None,
+    },
 ];
 
 /// The schema version this build of the app expects.

@@ -8,6 +8,7 @@ use spin_sdk::http::Method;
 
 use crate::body::{read_bounded, BodySource, MAX_BODY_BYTES};
 use crate::error::{ApiError, FieldError};
+use crate::long_poll::Attempts;
 
 const MAX_REQUEST_ID_CHARS: usize = 128;
 
@@ -19,6 +20,9 @@ pub struct HttpRequest {
     query: String,
     headers: Vec<(String, Vec<u8>)>,
     body: RefCell<Body>,
+    request_id: String,
+    /// Its passes through the routes (more than one when a long-poll holds it).
+    pub attempts: Attempts,
 }
 
 enum Body {
@@ -50,12 +54,18 @@ impl HttpRequest {
     /// the first [`HttpRequest::json`].
     pub fn new(method: Method, target: &str, headers: Vec<(String, Vec<u8>)>, body: Box<dyn BodySource>) -> Self {
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let headers = combine_repeated_fields(headers);
+        let request_id = header_in(&headers, "x-request-id")
+            .filter(|id| is_valid_request_id(id))
+            .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
         HttpRequest {
             method,
             path: path.to_owned(),
             query: query.to_owned(),
-            headers: combine_repeated_fields(headers),
+            headers,
             body: RefCell::new(Body::Unread(body)),
+            request_id,
+            attempts: Attempts::default(),
         }
     }
 
@@ -93,7 +103,7 @@ impl HttpRequest {
     }
 
     pub fn header_bytes(&self, name: &str) -> Option<&[u8]> {
-        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_slice())
+        header_bytes_in(&self.headers, name)
     }
 
     /// Parses the JSON body into `T` by the contract's rules (see [`parse_json_body`]).
@@ -111,12 +121,17 @@ impl HttpRequest {
     }
 
     /// The client's `x-request-id` when it is 1-128 characters of `[A-Za-z0-9._-]`, else a new UUID.
-    pub fn request_id(&self) -> String {
-        self.header("x-request-id")
-            .filter(|id| is_valid_request_id(id))
-            .map(str::to_owned)
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+    pub fn request_id(&self) -> &str {
+        &self.request_id
     }
+}
+
+fn header_bytes_in<'a>(headers: &'a [(String, Vec<u8>)], name: &str) -> Option<&'a [u8]> {
+    headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_slice())
+}
+
+fn header_in<'a>(headers: &'a [(String, Vec<u8>)], name: &str) -> Option<&'a str> {
+    header_bytes_in(headers, name).and_then(|value| std::str::from_utf8(value).ok())
 }
 
 fn is_valid_request_id(id: &str) -> bool {

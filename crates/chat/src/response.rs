@@ -54,6 +54,15 @@ pub struct CursorPagination {
     pub next_cursor: Option<String>,
 }
 
+/// Pagination of the change feed: `nextToken` is always set (where to go on from).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangePagination {
+    pub limit: u32,
+    pub has_more: bool,
+    pub next_token: String,
+}
+
 /// What a handler answers on success: the status, the JSON body (serialized once, straight from
 /// the handler's types: a page of messages is most of a request's work inside the component)
 /// and the headers.

@@ -18,7 +18,7 @@ fn ready_migrates_a_fresh_database_and_reports_the_schema_version() {
     let app = TestApp::spawn();
     let response = app.get("/ready").send();
     assert_eq!(response.status, 200, "{:?}", response.body);
-    assert_eq!(response.json(), json!({"data": {"status": "ready", "schemaVersion": 4}}));
+    assert_eq!(response.json(), json!({"data": {"status": "ready", "schemaVersion": 5}}));
 }
 
 #[test]

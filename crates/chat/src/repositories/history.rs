@@ -25,6 +25,24 @@ use crate::history::{MessagePageRequest, PageStart};
 use crate::ids::{RoomId, UserId};
 use crate::messages::Message;
 
+/// The reader's standing in a room (`?2` the reader): its columns, read by [`ReaderAccess`]'s
+/// `FromRow`, and the joins they come from (the room as `r`).
+macro_rules! standing_columns {
+    () => {
+        "r.is_private, me.role AS caller_role, me.last_read_seq, inv.user_id IS NOT NULL AS caller_invited"
+    };
+}
+pub(crate) use standing_columns;
+
+macro_rules! standing_joins {
+    () => {
+        "FROM rooms r \
+         LEFT JOIN memberships me ON me.room_id = r.id AND me.user_id = ?2 \
+         LEFT JOIN invitations inv ON inv.room_id = r.id AND inv.user_id = ?2 "
+    };
+}
+pub(crate) use standing_joins;
+
 /// The reader's standing in the live room `?1` (`?2` the reader), then, for a member only, the
 /// rows `$messages` joins as `m` (a table or a subquery), ordered `$order`, at most `?4`. One row
 /// per message, or one row with only the standing; no row: no such live room. With `?5`, a
@@ -32,15 +50,15 @@ use crate::messages::Message;
 macro_rules! reader_page {
     ($messages:expr, $order:literal) => {
         concat!(
-            "SELECT r.is_private, me.role AS caller_role, me.last_read_seq, \
-               inv.user_id IS NOT NULL AS caller_invited, ",
+            "SELECT ",
+            standing_columns!(),
+            ", ",
             is_message_of!("?1", "?5"),
             " AS reply_target_found, ",
             message_columns!(),
-            " FROM rooms r \
-             LEFT JOIN memberships me ON me.room_id = r.id AND me.user_id = ?2 \
-             LEFT JOIN invitations inv ON inv.room_id = r.id AND inv.user_id = ?2 \
-             LEFT JOIN ",
+            " ",
+            standing_joins!(),
+            "LEFT JOIN ",
             $messages,
             " WHERE r.id = ?1 AND r.deleted_at IS NULL ORDER BY m.seq ",
             $order,
@@ -202,7 +220,7 @@ impl<'a> HistoryRepository<'a> {
     }
 
     /// Moves `user`'s read marker in `room` forward to `seq` (never backwards).
-    fn mark_as_read(&self, room: RoomId, user: UserId, seq: i64) -> Result<(), DbError> {
+    pub(crate) fn mark_as_read(&self, room: RoomId, user: UserId, seq: i64) -> Result<(), DbError> {
         self.db.execute(MARK_AS_READ, &[room.to_string().into(), user.to_string().into(), seq.into()])?;
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! `Result<Result<T, Refusal>, DbError>`: the store failed, or the write was refused (and why),
 //! worked out in the same statement or transaction (`guards`).
 
+pub mod changes;
 pub mod edits;
 mod guards;
 pub mod history;

@@ -11,15 +11,18 @@ use serde_json::json;
 
 use crate::access::Refusal;
 use crate::auth::Caller;
+use crate::changes::ChangeFeedRequest;
 use crate::db::testing::MemoryDatabase;
 use crate::db::{Database, DbError, Rows, SqlValue};
 use crate::edits::Edit;
 use crate::history::{MessagePageRequest, PageStart, SearchText};
 use crate::ids::UserId;
+use crate::long_poll::Wait;
 use crate::messages::NewMessage;
 use crate::migrations::ensure_current;
 use crate::pagination::PageRequest;
 use crate::reactions::Emoji;
+use crate::repositories::changes::ChangeFeedRepository;
 use crate::repositories::edits::EditRepository;
 use crate::repositories::history::HistoryRepository;
 use crate::repositories::invitations::{InvitationRepository, InviteOutcome};
@@ -351,6 +354,7 @@ fn call_every_repository_method(db: &dyn Database) {
         limit: 10,
         search: search.map(|text| SearchText::parse(text).expect("a search")),
         reply_to,
+        ..MessagePageRequest::newest(10)
     };
     let newest = done(history.read_page(lobby, ada.user_id, &MessagePageRequest::newest(1)));
     assert!(newest.has_older);
@@ -386,6 +390,13 @@ fn call_every_repository_method(db: &dyn Database) {
     done(messages.soft_delete(lobby, first.id, ada.user_id));
     assert_eq!(refused(reactions.add(lobby, first.id, ada.user_id, &thumbs)), Refusal::MessageDeleted);
     assert_eq!(refused(edits.edit(lobby, first.id, ada.user_id, &edit(json!("back")))), Refusal::MessageDeleted);
+    let feed = ChangeFeedRepository::new(db);
+    let changes = |since| ChangeFeedRequest { since, limit: 10, wait: Wait::default() };
+    let now = done(feed.read(lobby, ada.user_id, &changes(None)));
+    let all = done(feed.read(lobby, ada.user_id, &changes(Some(0))));
+    assert_eq!(all.messages.last().map(|m| m.id), Some(first.id), "the message deleted last changed last");
+    assert_eq!(all.next_position, now.next_position);
+    assert_eq!(refused(feed.read(lobby, eve.user_id, &changes(Some(0)))), Refusal::NotMember);
 
     assert_eq!(refused(members.leave(lobby, eve.user_id)), Refusal::LeavingWithoutMembership);
     done(members.leave(lobby, bob.user_id));

@@ -6,6 +6,7 @@ use spin_sdk::http::{IncomingRequest, Response};
 
 use crate::body::BodySource;
 use crate::http::Routes;
+use crate::long_poll::Attempt;
 use crate::request::HttpRequest;
 use crate::response::HttpResponse;
 
@@ -20,12 +21,18 @@ macro_rules! component {
     };
 }
 
-/// Answers Spin's request: the head now, the body only if the endpoint reads it.
+/// Answers Spin's request: the head now, the body only if the endpoint reads it. A long-poll
+/// sleeps between its passes in this instance, which serves no other request.
 pub fn answer(routes: &Routes, request: IncomingRequest) -> Response {
     let target = request.path_with_query().unwrap_or_else(|| "/".to_owned());
     let headers = request.headers().entries();
     let request = HttpRequest::new(request.method(), &target, headers, Box::new(WasiBody::new(request)));
-    into_spin_response(routes.answer(&request))
+    loop {
+        match routes.answer(&request) {
+            Attempt::Answered(response) => return into_spin_response(response),
+            Attempt::AskAgainIn(pause) => std::thread::sleep(pause),
+        }
+    }
 }
 
 fn into_spin_response(response: HttpResponse) -> Response {
