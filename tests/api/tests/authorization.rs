@@ -98,6 +98,9 @@ fn routes() -> Vec<Route> {
         ),
         route("GET", "/messages?search=target", None, [403, 403, 200, 200, 200], [404, 403, 200, 200, 200]),
         route("GET", "/messages?replyTo={message}", None, [403, 403, 200, 200, 200], [404, 403, 200, 200, 200]),
+        // Real time: as GET .../messages.
+        route("GET", "/changes", None, [403, 403, 200, 200, 200], [404, 403, 200, 200, 200]),
+        route("GET", "/messages?wait=0", None, [403, 403, 200, 200, 200], [404, 403, 200, 200, 200]),
     ]
 }
 
