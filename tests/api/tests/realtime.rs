@@ -202,7 +202,7 @@ fn the_feed_lists_each_changed_message_once_in_the_order_of_its_latest_change() 
     assert_eq!(app.delete(&message_path(&room, &three)).as_user(&ada).send().status, 204);
     let page = ok(changes(&app, &ada, &room, &format!("since={token}")));
     assert_eq!(contents(&page), ["one, edited", "two", "<tombstone>"]);
-    assert_eq!(page["data"][0]["editedAt"].is_string(), true);
+    assert!(page["data"][0]["editedAt"].is_string());
     assert_eq!(page["data"][1]["reactions"], json!([{"emoji": "👍", "count": 1}]));
     assert_eq!(page["data"][2]["deleted"], true);
     let next = page["pagination"]["nextToken"].as_str().unwrap();
