@@ -20,9 +20,10 @@ use crate::cursor::CursorCodec;
 use crate::db::{Database, DbError, SpinDatabase};
 use crate::error::ApiError;
 use crate::ids::{MessageId, RoomId, UserId};
-use crate::long_poll::{Attempt, Wait};
+use crate::long_poll::{Attempt, Wait, Watch};
 use crate::migrations;
 use crate::reactions::Emoji;
+use crate::repositories::changes::ChangeFeedRepository;
 use crate::request::{HttpRequest, Query};
 use crate::response::{error_response, Reply};
 
@@ -76,12 +77,22 @@ impl ApiRequest<'_> {
         self.request.header(name)
     }
 
+    /// For a long-poll (`wait` above 0), what it will watch: `room`'s latest change position,
+    /// read now, before the page it may hold (see [`crate::long_poll`]).
+    pub fn watch_room(&self, room: RoomId, wait: Wait) -> Result<Option<Watch>, ApiError> {
+        if wait == Wait::default() {
+            return Ok(None);
+        }
+        let seen = ChangeFeedRepository::new(self.db()?).latest_change(room)?;
+        Ok(Some(Watch { room, seen, wait }))
+    }
+
     /// `reply`, or, when it says nothing new (`nothing_new`, or a 304 for the request's
-    /// `If-None-Match`) and `wait` has time left, the request held: the glue asks again shortly
-    /// (see [`crate::long_poll`]).
-    pub fn unless_nothing_new(&self, wait: Wait, nothing_new: bool, reply: Reply) -> Reply {
-        if nothing_new || reply.status == 304 {
-            self.request.attempts.hold(wait);
+    /// `If-None-Match`) and the watch's wait has time left, the request held: the glue passes
+    /// again once the watched room changes or the wait ends (see [`crate::long_poll`]).
+    pub fn unless_nothing_new(&self, watch: Option<Watch>, nothing_new: bool, reply: Reply) -> Reply {
+        if let Some(watch) = watch.filter(|_| nothing_new || reply.status == 304) {
+            self.request.attempts.hold(watch);
         }
         reply
     }
@@ -169,8 +180,8 @@ impl Routes {
 
     /// One pass of a request: answers it (paths no route matches get the 404 envelope) with the
     /// request id, the envelope and the browser headers, and logs it in one line; or, when its
-    /// handler held it for a long-poll ([`ApiRequest::unless_nothing_new`]), says when to ask
-    /// again. Synchronous from start to end: see the module.
+    /// handler held it for a long-poll ([`ApiRequest::unless_nothing_new`]), says so.
+    /// Synchronous from start to end: see the module.
     pub fn answer(&self, request: &HttpRequest) -> Attempt {
         let request_id = request.request_id();
         crate::log::begin_request(self.component, request_id);
@@ -196,8 +207,8 @@ impl Routes {
             _ => Err(ApiError::NotFound),
         };
         let statements = request.attempts.add_statements(crate::db::statements_sent());
-        if let (Ok(_), Some(pause)) = (&outcome, request.attempts.ask_again_in()) {
-            return Attempt::AskAgainIn(pause);
+        if outcome.is_ok() && request.attempts.is_held() {
+            return Attempt::Held;
         }
         let (mut response, error) = match outcome {
             Ok(reply) => (reply.into_response(request_id), None),

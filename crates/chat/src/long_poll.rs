@@ -1,27 +1,38 @@
 //! Long-polls (`wait`, contract "Real time"). A request whose answer would say nothing new (an
-//! empty page, or a 304 for its `If-None-Match`) is *held*: the flavor's glue asks for its answer
-//! again every [`POLL_INTERVAL`] until something newer is committed, through any replica, or its
-//! wait ends; then it is answered as it would have been without `wait`.
+//! empty page, or a 304 for its `If-None-Match`) is *held* with a [`Watch`]: its room's latest
+//! change position, read before its page. The flavor's glue sleeps, and every [`POLL_INTERVAL`]
+//! reads the room's latest change again (one indexed read); once it has moved, through any
+//! replica, or the wait has ended, the request is answered again from the start, as it would have
+//! been without `wait`. Nothing is shared between replicas but the store.
 //!
-//! Handlers and store work stay synchronous: each attempt is one ordinary pass through
-//! [`crate::http::Routes::answer`] (a few indexed reads), and the glue sleeps between attempts:
-//! WASIp3 on the async clock, so its instance serves other requests meanwhile; WASIp2 in its own
-//! instance, which serves this request alone. Nothing is shared between replicas but the store.
+//! Handlers and store work stay synchronous: each pass is one ordinary run of
+//! [`crate::http::Routes::answer`], and the glue sleeps between them: WASIp3 on the async clock, so
+//! its instance serves other requests meanwhile; WASIp2 in its own instance, which serves this
+//! request alone. The waiters of one WASIp3 instance share their room's reads: a position read
+//! less than a quarter of an interval ago is not read again.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use crate::db::SpinDatabase;
 use crate::error::ApiError;
+use crate::ids::RoomId;
+use crate::repositories::changes::ChangeFeedRepository;
 use crate::request::Query;
 use crate::response::HttpResponse;
 
 /// The longest `wait`, in seconds.
 pub const MAX_WAIT_SECONDS: u32 = 30;
 
-/// How long a held request sleeps between two attempts. A change reaches a waiter within about
-/// this much (plus the attempt), and each waiter costs the store one attempt per interval: 10
-/// cheap indexed reads a second (the trade-off measured in `docs/performance.md`).
+/// How long a held request sleeps between two looks at its room. A change reaches a waiter within
+/// about this much (plus a pass), and a waiter costs the store at most one indexed read per
+/// interval, shared with the other waiters on the same room in a WASIp3 instance (the trade-off
+/// is measured in `docs/performance.md`).
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How old a room's position read by another waiter of the instance may be and still serve.
+const SHARED_READ_AGE: Duration = Duration::from_millis(25);
 
 /// A request's `wait`: 0-30 seconds, 0 (answer at once) when absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,58 +48,70 @@ impl Wait {
     }
 }
 
+/// What a held request waits for: its room's latest change position to pass `seen`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watch {
+    pub room: RoomId,
+    pub seen: i64,
+    pub wait: Wait,
+}
+
 /// What the glue does with a request after one pass through the routes.
 #[derive(Debug)]
 pub enum Attempt {
     Answered(HttpResponse),
-    /// Held: ask again after this long (sleeping without blocking other requests).
-    AskAgainIn(Duration),
+    /// Held: sleep ([`Attempts::pause`]), then pass again once [`worth_another_pass`].
+    Held,
 }
 
-/// A request's passes through the routes so far, kept on the request between attempts.
-#[derive(Debug)]
+/// A request's passes through the routes so far, kept on the request between them.
+#[derive(Debug, Default)]
 pub struct Attempts {
-    received: Instant,
+    received: Received,
     count: Cell<u32>,
     statements: Cell<u32>,
-    held_until: Cell<Option<Instant>>,
+    held: Cell<Option<(Watch, Instant)>>,
 }
 
-impl Default for Attempts {
+/// When the request reached the component.
+#[derive(Debug)]
+struct Received(Instant);
+
+impl Default for Received {
     fn default() -> Self {
-        Attempts {
-            received: Instant::now(),
-            count: Cell::new(0),
-            statements: Cell::new(0),
-            held_until: Cell::new(None),
-        }
+        Received(Instant::now())
     }
 }
 
 impl Attempts {
     /// When the request reached the component (its duration and its wait run from here).
     pub fn received(&self) -> Instant {
-        self.received
+        self.received.0
     }
 
     /// Starts a pass: not held until a handler holds it.
     pub(crate) fn begin(&self) {
         self.count.set(self.count.get() + 1);
-        self.held_until.set(None);
+        self.held.set(None);
     }
 
-    /// Holds this pass's answer when `wait` has time left; whether it did.
-    pub fn hold(&self, wait: Wait) -> bool {
-        let deadline = self.received + Duration::from_secs(u64::from(wait.seconds()));
+    /// Holds this pass's answer when the watch's wait has time left; whether it did.
+    pub fn hold(&self, watch: Watch) -> bool {
+        let deadline = self.received.0 + Duration::from_secs(u64::from(watch.wait.seconds()));
         let held = Instant::now() < deadline;
-        self.held_until.set(held.then_some(deadline));
+        self.held.set(held.then_some((watch, deadline)));
         held
     }
 
-    /// How long to sleep before the next pass, when this one was held.
-    pub(crate) fn ask_again_in(&self) -> Option<Duration> {
-        let deadline = self.held_until.get()?;
-        Some(deadline.saturating_duration_since(Instant::now()).min(POLL_INTERVAL))
+    pub(crate) fn is_held(&self) -> bool {
+        self.held.get().is_some()
+    }
+
+    /// How long a held request sleeps before it looks at its room again.
+    pub fn pause(&self) -> Duration {
+        self.held.get().map_or(Duration::ZERO, |(_, deadline)| {
+            deadline.saturating_duration_since(Instant::now()).min(POLL_INTERVAL)
+        })
     }
 
     /// Adds a pass's statements; the total so far.
@@ -101,6 +124,43 @@ impl Attempts {
     pub fn count(&self) -> u32 {
         self.count.get()
     }
+}
+
+/// Whether a held request should pass through the routes again: its wait has ended, or its room
+/// has changed since its page was read (or the store could not say: the pass will).
+pub fn worth_another_pass(attempts: &Attempts) -> bool {
+    let Some((watch, deadline)) = attempts.held.get() else { return true };
+    if Instant::now() >= deadline {
+        return true;
+    }
+    match latest_change(watch.room, attempts) {
+        Ok(latest) => latest > watch.seen,
+        Err(_) => true,
+    }
+}
+
+thread_local! {
+    /// This instance's latest reads of rooms' change positions, shared by its waiters.
+    static LATEST_CHANGES: RefCell<HashMap<RoomId, (Instant, i64)>> = RefCell::new(HashMap::new());
+}
+
+/// The room's latest change position: read by another waiter of this instance moments ago, or
+/// now (one statement, counted on `attempts`).
+fn latest_change(room: RoomId, attempts: &Attempts) -> Result<i64, ApiError> {
+    let now = Instant::now();
+    let shared = LATEST_CHANGES.with(|reads| reads.borrow().get(&room).copied());
+    if let Some((_, latest)) = shared.filter(|(read_at, _)| now.duration_since(*read_at) < SHARED_READ_AGE) {
+        return Ok(latest);
+    }
+    let db = SpinDatabase::instance()?;
+    let latest = ChangeFeedRepository::new(db.as_ref()).latest_change(room)?;
+    attempts.add_statements(1);
+    LATEST_CHANGES.with(|reads| {
+        let mut reads = reads.borrow_mut();
+        reads.retain(|_, (read_at, _)| now.duration_since(*read_at) < POLL_INTERVAL * 10);
+        reads.insert(room, (now, latest));
+    });
+    Ok(latest)
 }
 
 #[cfg(test)]
@@ -118,14 +178,15 @@ mod tests {
 
     #[test]
     fn a_pass_is_held_only_while_its_wait_has_time_left() {
+        let watch = |seconds| Watch { room: RoomId::new_random(), seen: 0, wait: Wait(seconds) };
         let attempts = Attempts::default();
         attempts.begin();
-        assert!(!attempts.hold(Wait(0)));
-        assert_eq!(attempts.ask_again_in(), None);
+        assert!(!attempts.hold(watch(0)));
+        assert!(!attempts.is_held());
         attempts.begin();
-        assert!(attempts.hold(Wait(5)));
-        assert_eq!(attempts.ask_again_in(), Some(POLL_INTERVAL));
+        assert!(attempts.hold(watch(5)));
+        assert_eq!(attempts.pause(), POLL_INTERVAL);
         attempts.begin();
-        assert_eq!(attempts.ask_again_in(), None, "a new pass is not held until a handler holds it");
+        assert!(!attempts.is_held(), "a new pass is not held until a handler holds it");
     }
 }

@@ -382,3 +382,24 @@ fn a_follower_that_loads_history_and_follows_the_feed_ends_with_every_message_as
     }
     assert!(changes_seen >= WRITERS * 12, "the feed carried the writers' messages ({changes_seen})");
 }
+
+mod host_only {
+    use super::*;
+
+    /// The bound `docs/performance.md` states: a held request reads its room's position at most
+    /// once per 100 ms interval, besides its passes (2 statements each: the watch, the page).
+    #[test]
+    fn a_held_request_reads_the_store_at_most_once_per_interval() {
+        let app = TestApp::spawn();
+        let ada = User::new("Ada");
+        let room = room_with(&app, &ada, json!({"name": "Still"}));
+        send_text_ok(&app, &ada, &room, "only");
+        let cursor = ok(messages(&app, &ada, &room, ""))["pagination"]["nextCursor"].as_str().unwrap().to_owned();
+        let (page, statements) =
+            app.count_statements(|| messages(&app, &ada, &room, &format!("after={cursor}&wait=2")));
+        assert_eq!(ok(page)["data"], json!([]));
+        let looks = 2_000 / 100;
+        assert!(statements <= 2 + looks + 2, "{statements} statements in a 2 s wait");
+        assert!(statements >= 2 + 3, "{statements}: the room was looked at while the request waited");
+    }
+}

@@ -396,6 +396,7 @@ fn call_every_repository_method(db: &dyn Database) {
     let all = done(feed.read(lobby, ada.user_id, &changes(Some(0))));
     assert_eq!(all.messages.last().map(|m| m.id), Some(first.id), "the message deleted last changed last");
     assert_eq!(all.next_position, now.next_position);
+    assert_eq!(feed.latest_change(lobby).unwrap(), now.next_position);
     assert_eq!(refused(feed.read(lobby, eve.user_id, &changes(Some(0)))), Refusal::NotMember);
 
     assert_eq!(refused(members.leave(lobby, eve.user_id)), Refusal::LeavingWithoutMembership);

@@ -6,7 +6,7 @@ use spin_sdk::http::{IncomingRequest, Response};
 
 use crate::body::BodySource;
 use crate::http::Routes;
-use crate::long_poll::Attempt;
+use crate::long_poll::{self, Attempt};
 use crate::request::HttpRequest;
 use crate::response::HttpResponse;
 
@@ -21,16 +21,21 @@ macro_rules! component {
     };
 }
 
-/// Answers Spin's request: the head now, the body only if the endpoint reads it. A long-poll
-/// sleeps between its passes in this instance, which serves no other request.
+/// Answers Spin's request: the head now, the body only if the endpoint reads it. A held
+/// long-poll sleeps between its passes in this instance, which serves no other request.
 pub fn answer(routes: &Routes, request: IncomingRequest) -> Response {
     let target = request.path_with_query().unwrap_or_else(|| "/".to_owned());
     let headers = request.headers().entries();
     let request = HttpRequest::new(request.method(), &target, headers, Box::new(WasiBody::new(request)));
     loop {
-        match routes.answer(&request) {
-            Attempt::Answered(response) => return into_spin_response(response),
-            Attempt::AskAgainIn(pause) => std::thread::sleep(pause),
+        if let Attempt::Answered(response) = routes.answer(&request) {
+            return into_spin_response(response);
+        }
+        loop {
+            std::thread::sleep(request.attempts.pause());
+            if long_poll::worth_another_pass(&request.attempts) {
+                break;
+            }
         }
     }
 }

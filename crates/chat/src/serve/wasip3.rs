@@ -37,7 +37,7 @@ use spin_sdk::http_wasip3::Request;
 use crate::body::{BoundedBody, MAX_BODY_BYTES};
 use crate::error::ApiError;
 use crate::http::Routes;
-use crate::long_poll::Attempt;
+use crate::long_poll::{self, Attempt};
 use crate::request::HttpRequest;
 use crate::response::HttpResponse;
 
@@ -80,17 +80,22 @@ pub async fn answer(routes: &Routes, request: Request) -> http::Response<AnswerB
     if routes.endpoint(request.method(), request.path()).is_some_and(|endpoint| endpoint.reads_body()) {
         request.set_body_read(read_bounded(body, request.declared_length()).await);
     }
+    let mut turn = take_turn().await;
     loop {
-        let turn = take_turn().await;
-        match routes.answer(&request) {
-            Attempt::Answered(response) => return into_http_response(response, turn),
-            Attempt::AskAgainIn(pause) => {
-                // A held long-poll sleeps on the async clock without the turn: the instance
-                // serves its other requests meanwhile.
-                drop(turn);
-                monotonic_clock::wait_for(u64::try_from(pause.as_nanos()).unwrap_or(u64::MAX)).await;
-            }
+        if let Attempt::Answered(response) = routes.answer(&request) {
+            return into_http_response(response, turn);
         }
+        // A held long-poll sleeps on the async clock without the turn: the instance serves its
+        // other requests meanwhile.
+        drop(turn);
+        turn = loop {
+            let pause = request.attempts.pause();
+            monotonic_clock::wait_for(u64::try_from(pause.as_nanos()).unwrap_or(u64::MAX)).await;
+            let turn = take_turn().await;
+            if long_poll::worth_another_pass(&request.attempts) {
+                break turn;
+            }
+        };
     }
 }
 
