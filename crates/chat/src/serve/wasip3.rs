@@ -60,9 +60,16 @@ thread_local! {
 const TURN_WAIT_NS: u64 = 20_000_000;
 
 async fn take_turn() -> Option<OwnedMutexGuard<()>> {
-    let turn = std::pin::pin!(TURN.with(Arc::clone).lock_owned());
-    let timeout = std::pin::pin!(monotonic_clock::wait_for(TURN_WAIT_NS));
-    match select(turn, timeout).await {
+    let turn = TURN.with(Arc::clone).lock_owned();
+    // The timer runs to its end in a task of its own: dropping a pending `wait_for` (a host
+    // subtask) made Spin 3.6.3's worker fail with "resource is of another type" under
+    // long-polls, killing the instance's requests (bare 500s); never cancelling one avoids it.
+    let (expired, expiry) = futures::channel::oneshot::channel::<()>();
+    wit_bindgen::spawn(async move {
+        monotonic_clock::wait_for(TURN_WAIT_NS).await;
+        let _ = expired.send(());
+    });
+    match select(turn, expiry).await {
         Either::Left((turn, _)) => Some(turn),
         Either::Right(_) => None,
     }
