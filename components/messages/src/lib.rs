@@ -7,7 +7,7 @@ use chat::changes::ChangeFeedRequest;
 use chat::edits::Edit;
 use chat::history::{MessagePageRequest, PageStart};
 use chat::http::{delete, get, patch_json, post_json, put, ApiRequest, Routes};
-use chat::long_poll::{Wait, Watch};
+use chat::long_poll::Watch;
 use chat::messages::{parse_idempotency_key, NewMessage};
 use chat::pagination::PageRequest;
 use chat::repositories::changes::ChangeFeedRepository;
@@ -37,7 +37,6 @@ fn list_messages(api: &ApiRequest) -> Result<Reply, ApiError> {
     let room = api.room_id()?;
     let cursors = api.cursors();
     let request = MessagePageRequest::from_query(&api.query(), room, cursors)?;
-    let watch = api.watch_room(room, request.wait)?;
     let page = HistoryRepository::new(api.db()?).read_page(room, api.caller.user_id, &request)??;
     let sent_after = match request.start {
         PageStart::After(_) => api.query().get("after")?.map(str::to_owned),
@@ -50,6 +49,7 @@ fn list_messages(api: &ApiRequest) -> Result<Reply, ApiError> {
         next_cursor: page.messages.last().map(|m| cursors.encode(room, m.seq)).or(sent_after),
     };
     let nothing_new = page.messages.is_empty();
+    let watch = Watch { room, seen: page.latest_change, wait: request.wait };
     let reply = Reply::list(page.messages, pagination).with_etag(api.header("if-none-match"));
     Ok(api.unless_nothing_new(watch, nothing_new, reply))
 }
@@ -66,8 +66,8 @@ fn list_changes(api: &ApiRequest) -> Result<Reply, ApiError> {
     let nothing_new = page.messages.is_empty();
     let reply = Reply::list(page.messages, pagination).with_etag(api.header("if-none-match"));
     // An empty page after `since` means the room's latest change is `since`: that is what to watch.
-    let watch = request.since.map(|since| Watch { room, seen: since, wait: request.wait });
-    Ok(api.unless_nothing_new(watch.filter(|w| w.wait != Wait::default()), nothing_new, reply))
+    let watch = Watch { room, seen: request.since.unwrap_or(page.next_position), wait: request.wait };
+    Ok(api.unless_nothing_new(watch, nothing_new && request.since.is_some(), reply))
 }
 
 fn send_message(api: &ApiRequest) -> Result<Reply, ApiError> {

@@ -20,10 +20,9 @@ use crate::cursor::CursorCodec;
 use crate::db::{Database, DbError, SpinDatabase};
 use crate::error::ApiError;
 use crate::ids::{MessageId, RoomId, UserId};
-use crate::long_poll::{Attempt, Wait, Watch};
+use crate::long_poll::{Attempt, Watch};
 use crate::migrations;
 use crate::reactions::Emoji;
-use crate::repositories::changes::ChangeFeedRepository;
 use crate::request::{HttpRequest, Query};
 use crate::response::{error_response, Reply};
 
@@ -77,21 +76,12 @@ impl ApiRequest<'_> {
         self.request.header(name)
     }
 
-    /// For a long-poll (`wait` above 0), what it will watch: `room`'s latest change position,
-    /// read now, before the page it may hold (see [`crate::long_poll`]).
-    pub fn watch_room(&self, room: RoomId, wait: Wait) -> Result<Option<Watch>, ApiError> {
-        if wait == Wait::default() {
-            return Ok(None);
-        }
-        let seen = ChangeFeedRepository::new(self.db()?).latest_change(room)?;
-        Ok(Some(Watch { room, seen, wait }))
-    }
-
     /// `reply`, or, when it says nothing new (`nothing_new`, or a 304 for the request's
     /// `If-None-Match`) and the watch's wait has time left, the request held: the glue passes
-    /// again once the watched room changes or the wait ends (see [`crate::long_poll`]).
-    pub fn unless_nothing_new(&self, watch: Option<Watch>, nothing_new: bool, reply: Reply) -> Reply {
-        if let Some(watch) = watch.filter(|_| nothing_new || reply.status == 304) {
+    /// again once the watched room's latest change moves past what the page saw, or the wait
+    /// ends (see [`crate::long_poll`]).
+    pub fn unless_nothing_new(&self, watch: Watch, nothing_new: bool, reply: Reply) -> Reply {
+        if nothing_new || reply.status == 304 {
             self.request.attempts.hold(watch);
         }
         reply

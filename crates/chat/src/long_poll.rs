@@ -1,18 +1,18 @@
 //! Long-polls (`wait`, contract "Real time"). A request whose answer would say nothing new (an
 //! empty page, or a 304 for its `If-None-Match`) is *held* with a [`Watch`]: its room's latest
-//! change position, read before its page. The flavor's glue sleeps, and every [`POLL_INTERVAL`]
-//! reads the room's latest change again (one indexed read); once it has moved, through any
-//! replica, or the wait has ended, the request is answered again from the start, as it would have
-//! been without `wait`. Nothing is shared between replicas but the store.
+//! change position, read in the same statement as its page. The flavor's glue sleeps, and every
+//! [`POLL_INTERVAL`] reads the room's latest change again (one indexed read); once it has moved,
+//! through any replica, or the wait has ended, the request is answered again from the start, as
+//! it would have been without `wait`. Nothing is shared between replicas but the store.
 //!
 //! Handlers and store work stay synchronous: each pass is one ordinary run of
-//! [`crate::http::Routes::answer`], and the glue sleeps between them: WASIp3 on the async clock, so
-//! its instance serves other requests meanwhile; WASIp2 in its own instance, which serves this
-//! request alone. The waiters of one WASIp3 instance share their room's reads: a position read
-//! less than a quarter of an interval ago is not read again.
+//! [`crate::http::Routes::answer`], and the glue waits between them. WASIp2: in its own instance,
+//! which serves this request alone, sleeping and reading its room's position every interval
+//! ([`worth_another_pass`]). WASIp3: on the async clock, so the instance serves other requests
+//! meanwhile; one ticker per instance reads each watched room once per interval for all its
+//! waiters (`serve::ticker`).
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use crate::db::SpinDatabase;
@@ -25,14 +25,10 @@ use crate::response::HttpResponse;
 /// The longest `wait`, in seconds.
 pub const MAX_WAIT_SECONDS: u32 = 30;
 
-/// How long a held request sleeps between two looks at its room. A change reaches a waiter within
-/// about this much (plus a pass), and a waiter costs the store at most one indexed read per
-/// interval, shared with the other waiters on the same room in a WASIp3 instance (the trade-off
-/// is measured in `docs/performance.md`).
+/// How often a held request's room is looked at. A change reaches a waiter within about this much
+/// (plus a pass); a WASIp2 waiter costs the store one indexed read per interval, a WASIp3
+/// instance one per watched room (the trade-off is measured in `docs/performance.md`).
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
-
-/// How old a room's position read by another waiter of the instance may be and still serve.
-const SHARED_READ_AGE: Duration = Duration::from_millis(25);
 
 /// A request's `wait`: 0-30 seconds, 0 (answer at once) when absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -107,6 +103,11 @@ impl Attempts {
         self.held.get().is_some()
     }
 
+    /// What a held request watches, and when its wait ends.
+    pub fn held(&self) -> Option<(Watch, Instant)> {
+        self.held.get()
+    }
+
     /// How long a held request sleeps before it looks at its room again.
     pub fn pause(&self) -> Duration {
         self.held.get().map_or(Duration::ZERO, |(_, deadline)| {
@@ -127,40 +128,21 @@ impl Attempts {
 }
 
 /// Whether a held request should pass through the routes again: its wait has ended, or its room
-/// has changed since its page was read (or the store could not say: the pass will).
+/// has changed since its page was read (or the store could not say: the pass will). One indexed
+/// read, counted on `attempts`.
 pub fn worth_another_pass(attempts: &Attempts) -> bool {
-    let Some((watch, deadline)) = attempts.held.get() else { return true };
+    let Some((watch, deadline)) = attempts.held() else { return true };
     if Instant::now() >= deadline {
         return true;
     }
-    match latest_change(watch.room, attempts) {
-        Ok(latest) => latest > watch.seen,
-        Err(_) => true,
-    }
-}
-
-thread_local! {
-    /// This instance's latest reads of rooms' change positions, shared by its waiters.
-    static LATEST_CHANGES: RefCell<HashMap<RoomId, (Instant, i64)>> = RefCell::new(HashMap::new());
-}
-
-/// The room's latest change position: read by another waiter of this instance moments ago, or
-/// now (one statement, counted on `attempts`).
-fn latest_change(room: RoomId, attempts: &Attempts) -> Result<i64, ApiError> {
-    let now = Instant::now();
-    let shared = LATEST_CHANGES.with(|reads| reads.borrow().get(&room).copied());
-    if let Some((_, latest)) = shared.filter(|(read_at, _)| now.duration_since(*read_at) < SHARED_READ_AGE) {
-        return Ok(latest);
-    }
-    let db = SpinDatabase::instance()?;
-    let latest = ChangeFeedRepository::new(db.as_ref()).latest_change(room)?;
     attempts.add_statements(1);
-    LATEST_CHANGES.with(|reads| {
-        let mut reads = reads.borrow_mut();
-        reads.retain(|_, (read_at, _)| now.duration_since(*read_at) < POLL_INTERVAL * 10);
-        reads.insert(room, (now, latest));
-    });
-    Ok(latest)
+    latest_change(watch.room).map_or(true, |latest| latest > watch.seen)
+}
+
+/// The room's latest change position, read now on the instance's connection.
+pub fn latest_change(room: RoomId) -> Result<i64, ApiError> {
+    let db = SpinDatabase::instance()?;
+    Ok(ChangeFeedRepository::new(db.as_ref()).latest_change(room)?)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! latest change, each once (migration 0005 keeps `change_seq`, unique per room, in commit
 //! order), and the read marker such a page moves. One statement a page.
 
-use super::history::{standing_columns, standing_joins, HistoryRepository};
+use super::history::{latest_change_of, standing_columns, standing_joins, HistoryRepository};
 use super::messages::message_columns;
 use super::Guarded;
 use crate::access::{require_member, ReaderAccess};
@@ -23,13 +23,6 @@ const CHANGES_SINCE: &str = concat!(
     "LEFT JOIN messages m ON me.user_id IS NOT NULL AND m.room_id = r.id AND m.change_seq > ?3 \
      WHERE r.id = ?1 AND r.deleted_at IS NULL ORDER BY m.change_seq LIMIT ?4"
 );
-
-/// The latest change position of the room `$room` (0 before any message): one index seek.
-macro_rules! latest_change_of {
-    ($room:literal) => {
-        concat!("coalesce((SELECT max(change_seq) FROM messages WHERE room_id = ", $room, "), 0)")
-    };
-}
 
 /// The reader's standing, and the room's latest change position.
 const STANDING_AND_LATEST_CHANGE: &str = concat!(

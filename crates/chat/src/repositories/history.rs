@@ -43,10 +43,19 @@ macro_rules! standing_joins {
 }
 pub(crate) use standing_joins;
 
+/// The latest change position of the room `$room` (0 before any message): one index seek.
+macro_rules! latest_change_of {
+    ($room:literal) => {
+        concat!("coalesce((SELECT max(change_seq) FROM messages WHERE room_id = ", $room, "), 0)")
+    };
+}
+pub(crate) use latest_change_of;
+
 /// The reader's standing in the live room `?1` (`?2` the reader), then, for a member only, the
 /// rows `$messages` joins as `m` (a table or a subquery), ordered `$order`, at most `?4`. One row
 /// per message, or one row with only the standing; no row: no such live room. With `?5`, a
-/// `replyTo`, also whether it is a message of this room.
+/// `replyTo`, also whether it is a message of this room. Also the room's latest change position,
+/// read with the page, which a long-poll holding an empty page watches.
 macro_rules! reader_page {
     ($messages:expr, $order:literal) => {
         concat!(
@@ -55,6 +64,8 @@ macro_rules! reader_page {
             ", ",
             is_message_of!("?1", "?5"),
             " AS reply_target_found, ",
+            latest_change_of!("?1"),
+            " AS latest_change, ",
             message_columns!(),
             " ",
             standing_joins!(),
@@ -150,6 +161,8 @@ pub struct MessagePage {
     pub has_more: bool,
     /// Something older than the first message of the page exists.
     pub has_older: bool,
+    /// The room's latest change position when the page was read.
+    pub latest_change: i64,
 }
 
 /// Owns the SQL of history pages.
@@ -198,6 +211,7 @@ impl<'a> HistoryRepository<'a> {
             Err(refusal) => return Ok(Err(refusal)),
         };
         let reply_target_found = rows.first().map(|row| row.get::<bool>("reply_target_found")).transpose()?;
+        let latest_change = rows.first().map(|row| row.get::<i64>("latest_change")).transpose()?.unwrap_or(0);
         if request.reply_to.is_some() && reply_target_found != Some(true) {
             return Ok(Err(Refusal::NotFound));
         }
@@ -216,7 +230,7 @@ impl<'a> HistoryRepository<'a> {
         if let Some(newest) = unread.filter(|_| request.marks_as_read()) {
             self.mark_as_read(room, reader, newest.seq)?;
         }
-        Ok(Ok(MessagePage { messages, has_more, has_older }))
+        Ok(Ok(MessagePage { messages, has_more, has_older, latest_change }))
     }
 
     /// Moves `user`'s read marker in `room` forward to `seq` (never backwards).

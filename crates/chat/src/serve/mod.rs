@@ -18,6 +18,8 @@ pub mod wasip2;
 pub use wasip2::answer;
 
 #[cfg(feature = "wasip3")]
+mod ticker;
+#[cfg(feature = "wasip3")]
 pub mod wasip3;
 #[cfg(feature = "wasip3")]
 pub use wasip3::answer;

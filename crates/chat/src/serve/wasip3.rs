@@ -37,7 +37,7 @@ use spin_sdk::http_wasip3::Request;
 use crate::body::{BoundedBody, MAX_BODY_BYTES};
 use crate::error::ApiError;
 use crate::http::Routes;
-use crate::long_poll::{self, Attempt};
+use crate::long_poll::Attempt;
 use crate::request::HttpRequest;
 use crate::response::HttpResponse;
 
@@ -60,7 +60,11 @@ thread_local! {
 const TURN_WAIT_NS: u64 = 20_000_000;
 
 async fn take_turn() -> Option<OwnedMutexGuard<()>> {
-    let turn = TURN.with(Arc::clone).lock_owned();
+    let turn = TURN.with(Arc::clone);
+    if let Some(free) = turn.try_lock_owned() {
+        return Some(free);
+    }
+    let turn = turn.lock_owned();
     // The timer runs to its end in a task of its own: dropping a pending `wait_for` (a host
     // subtask) made Spin 3.6.3's worker fail with "resource is of another type" under
     // long-polls, killing the instance's requests (bare 500s); never cancelling one avoids it.
@@ -92,17 +96,11 @@ pub async fn answer(routes: &Routes, request: Request) -> http::Response<AnswerB
         if let Attempt::Answered(response) = routes.answer(&request) {
             return into_http_response(response, turn);
         }
-        // A held long-poll sleeps on the async clock without the turn: the instance serves its
-        // other requests meanwhile.
+        // A held long-poll waits without the turn, on the instance's ticker: the instance serves
+        // its other requests meanwhile.
         drop(turn);
-        turn = loop {
-            let pause = request.attempts.pause();
-            monotonic_clock::wait_for(u64::try_from(pause.as_nanos()).unwrap_or(u64::MAX)).await;
-            let turn = take_turn().await;
-            if long_poll::worth_another_pass(&request.attempts) {
-                break turn;
-            }
-        };
+        super::ticker::until_worth_another_pass(&request.attempts).await;
+        turn = take_turn().await;
     }
 }
 
