@@ -175,6 +175,17 @@ def test_the_ingress_routes_to_the_operators_service(variant):
     assert "Retry-After" in annotations["nginx.ingress.kubernetes.io/configuration-snippet"]
 
 
+LONGEST_WAIT_SECONDS = 30  # the contract's longest `wait`
+
+
+def test_the_ingress_waits_longer_than_the_longest_long_poll(variant):
+    _, objects = variant
+    annotations = one(objects, "Ingress", "chat-rooms")["metadata"]["annotations"]
+    for timeout in ("proxy-read-timeout", "proxy-send-timeout"):
+        assert int(annotations[f"nginx.ingress.kubernetes.io/{timeout}"]) >= LONGEST_WAIT_SECONDS + 10
+    assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
+
+
 def test_a_disruption_budget_keeps_two_replicas(variant):
     _, objects = variant
     pdb = one(objects, "PodDisruptionBudget", "chat-rooms")

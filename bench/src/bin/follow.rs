@@ -10,7 +10,8 @@
 //! Followers go to the `--url`s in turn (follower i to url i mod n), senders too. Each message
 //! carries its number; a follower records, for every message sent during the run, the time from
 //! its send's start to the answer that brought it. `--senders 0` measures how many waiters the
-//! server holds: every poll should end at its wait's end with an empty page.
+//! server holds at once: each follower sends one long-poll, which should end at its wait's end
+//! with an empty page (any other answer is counted as an error).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -87,6 +88,7 @@ async fn main() -> anyhow::Result<()> {
     for index in 0..args.followers {
         let (target, run, room) = (target.clone(), run.clone(), room.clone());
         let (feed, wait, url) = (args.feed, args.wait, args.urls[index % args.urls.len()].clone());
+        let senders = args.senders;
         followers.push(tokio::spawn(async move {
             let user = &target.users[index];
             let mut place = if feed {
@@ -109,6 +111,9 @@ async fn main() -> anyhow::Result<()> {
                 let answer = target.http.send("GET", &format!("{url}{path}"), Some(&user.token), &[], None).await;
                 let arrived = Instant::now();
                 run.polls.lock().expect("polls lock").record((arrived - asked).as_micros() as u64, answer.status);
+                if senders == 0 {
+                    return;
+                }
                 if answer.status != 200 {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
@@ -165,7 +170,9 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     if args.senders == 0 {
-        tokio::time::sleep_until(grace).await;
+        for follower in followers.drain(..) {
+            let _ = follower.await;
+        }
     }
     for follower in &followers {
         follower.abort();

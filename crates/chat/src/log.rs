@@ -60,6 +60,10 @@ pub fn request(line: &RequestLine<'_>) {
     write(level, serde_json::to_value(line).unwrap_or_default());
 }
 
+pub fn info(message: &str) {
+    write("info", serde_json::json!({ "message": message }));
+}
+
 pub fn warn(message: &str) {
     write("warn", serde_json::json!({ "message": message }));
 }

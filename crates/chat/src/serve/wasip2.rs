@@ -2,7 +2,7 @@
 //! (bounded) from its stream only when the handler asks for it; a WASIp2 instance serves this one
 //! request, so blocking on the stream blocks no other.
 
-use spin_sdk::http::{IncomingRequest, Response};
+use spin_sdk::http::{Headers, IncomingRequest, OutgoingResponse, ResponseOutparam};
 
 use crate::body::BodySource;
 use crate::http::Routes;
@@ -15,21 +15,21 @@ use crate::response::HttpResponse;
 macro_rules! component {
     ($routes:path) => {
         #[::spin_sdk::http_component]
-        fn handle(request: ::spin_sdk::http::IncomingRequest) -> ::spin_sdk::http::Response {
-            $crate::serve::answer(&$routes(), request)
+        async fn handle(request: ::spin_sdk::http::IncomingRequest, out: ::spin_sdk::http::ResponseOutparam) {
+            $crate::serve::answer(&$routes(), request, out).await
         }
     };
 }
 
 /// Answers Spin's request: the head now, the body only if the endpoint reads it. A held
 /// long-poll sleeps between its passes in this instance, which serves no other request.
-pub fn answer(routes: &Routes, request: IncomingRequest) -> Response {
+pub async fn answer(routes: &Routes, request: IncomingRequest, out: ResponseOutparam) {
     let target = request.path_with_query().unwrap_or_else(|| "/".to_owned());
     let headers = request.headers().entries();
     let request = HttpRequest::new(request.method(), &target, headers, Box::new(WasiBody::new(request)));
-    loop {
+    let response = loop {
         if let Attempt::Answered(response) = routes.answer(&request) {
-            return into_spin_response(response);
+            break response;
         }
         loop {
             std::thread::sleep(request.attempts.pause());
@@ -37,19 +37,22 @@ pub fn answer(routes: &Routes, request: IncomingRequest) -> Response {
                 break;
             }
         }
-    }
+    };
+    write(response, out).await;
 }
 
-fn into_spin_response(response: HttpResponse) -> Response {
-    let mut builder = Response::builder();
-    builder.status(response.status);
-    for (name, value) in response.headers {
-        builder.header(name, value);
+/// Hands the answer to Spin. A client that went away (a long-poll's, typically) cannot take it:
+/// that is logged as such, not as an error (spin-sdk's own glue printed a bare line).
+async fn write(response: HttpResponse, out: ResponseOutparam) {
+    let headers = Headers::new();
+    for (name, value) in &response.headers {
+        // The app's own header names and values; one Spin refuses is dropped, not a panic.
+        let _ = headers.append(name, value.as_bytes());
     }
-    if response.body.is_empty() {
-        builder.build()
-    } else {
-        builder.body(response.body).build()
+    let outgoing = OutgoingResponse::new(headers);
+    let _ = outgoing.set_status_code(response.status);
+    if let Err(error) = ResponseOutparam::set_with_body(out, outgoing, response.body).await {
+        crate::log::info(&format!("the client went away before its answer was written ({error})"));
     }
 }
 
