@@ -38,8 +38,10 @@ impl TestApp {
                 let lock = rusqlite::Connection::open(&file).expect("opening the store to lock it");
                 lock.execute_batch("BEGIN IMMEDIATE").expect("taking the store's write lock");
                 write_lock = Some(lock);
-                std::fs::rename(&file, moved_aside(&file)).expect("moving the database file aside");
-                std::fs::create_dir(&file).expect("a directory in the database file's place");
+                // The directory takes the file's place in one step: a request opening the path
+                // between a rename and a mkdir would create a fresh, empty store there.
+                std::fs::create_dir(moved_aside(&file)).expect("a directory for the database file's place");
+                exchange(&file, &moved_aside(&file)).expect("swapping the database file for a directory");
                 if Flavor::current() == Flavor::Wasip3 {
                     std::thread::sleep(WASIP3_INSTANCE_IDLE_OUT);
                 }
@@ -69,6 +71,22 @@ fn moved_aside(file: &std::path::Path) -> PathBuf {
     file.with_extension("db.away")
 }
 
+/// Swaps two paths atomically (Linux `renameat2` with `RENAME_EXCHANGE`).
+fn exchange(one: &std::path::Path, other: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path =
+        |path: &std::path::Path| std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(std::io::Error::other);
+    let (one, other) = (c_path(one)?, c_path(other)?);
+    // SAFETY: both are NUL-terminated paths that live across the call.
+    let done =
+        unsafe { libc::renameat2(libc::AT_FDCWD, one.as_ptr(), libc::AT_FDCWD, other.as_ptr(), libc::RENAME_EXCHANGE) };
+    if done == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 impl Drop for StoreOutage<'_> {
     fn drop(&mut self) {
         match self.app.mode {
@@ -78,8 +96,9 @@ impl Drop for StoreOutage<'_> {
                     let _ = lock.execute_batch("ROLLBACK");
                 }
                 let file = self.app.store_file();
-                let _ = std::fs::remove_dir(&file);
-                let _ = std::fs::rename(moved_aside(&file), &file);
+                if exchange(&file, &moved_aside(&file)).is_ok() {
+                    let _ = std::fs::remove_dir(moved_aside(&file));
+                }
             }
             Mode::SpinKube | Mode::Shim => self.app.deployment().restart_sqld(),
         }
